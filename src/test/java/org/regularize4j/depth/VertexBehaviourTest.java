@@ -9,6 +9,7 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.transferlearning.TransferLearning;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.Test;
@@ -23,6 +24,7 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -106,6 +108,34 @@ class VertexBehaviourTest {
             }
             assertTrue(on.params().equalsWithEps(off.params(), 1e-10), "same training in both modes");
         }
+    }
+
+    /**
+     * The backward pass uses the mask stored by the forward pass, not a new draw: even if the iteration
+     * counter moves between the two, the branch gradient is epsilon times the forward pass's multipliers.
+     */
+    @Test
+    void backwardUsesExactlyTheForwardMask() {
+        ComputationGraph g = TestGraphs.graph(TestGraphs.Kind.CNN_NCHW, new StochasticDepthVertex(0.5), 1,
+                WorkspaceMode.NONE, DataType.DOUBLE, false);
+        StochasticDepthVertexImpl v = (StochasticDepthVertexImpl) g.getVertex("res");
+        LayerWorkspaceMgr mgr = LayerWorkspaceMgr.noWorkspaces();
+        INDArray branch = Nd4j.rand(DataType.DOUBLE, MB, 3, 4, 4);
+        INDArray shortcut = Nd4j.rand(DataType.DOUBLE, MB, 3, 4, 4);
+        INDArray eps = Nd4j.rand(DataType.DOUBLE, MB, 3, 4, 4);
+        v.setInput(0, branch, mgr);
+        v.setInput(1, shortcut, mgr);
+        v.doForward(true, mgr);
+        RowScales forward = v.getLastScales();
+        g.getConfiguration().setIterationCount(17);   // a new draw would now differ
+        v.setEpsilon(eps);
+        INDArray[] grads = v.doBackward(false, mgr).getSecond();
+        assertEquals(forward.multiply(eps, eps.ulike()), grads[0]);
+        assertEquals(eps, grads[1]);
+        assertNotSame(eps, grads[1]);
+        assertNotSame(grads[0], grads[1]);
+        v.doForward(true, mgr);
+        assertNotEquals(forward.toString(), v.getLastScales().toString(), "iteration 17 draws another mask");
     }
 
     /** Masks are drawn per iteration: a step's masks differ from the next step's, and fit() moves them. */
