@@ -155,6 +155,18 @@ class DropPathTest {
         assertEquals(y, RowScales.uniform(3, 0.0).multiplyAdd(x, y, x.ulike()));
         assertEquals(x.add(y), RowScales.uniform(3, 1.0).multiplyAdd(x, y, x.ulike()));
         assertThrows(IllegalArgumentException.class, () -> s.multiply(Nd4j.ones(4, 2), Nd4j.ones(4, 2)));
+        // both kernels (contiguous 'c' arrays, and views/other orders) agree with an explicit per-example product
+        INDArray plain = Nd4j.rand(DataType.DOUBLE, 3, 4, 5, 6);
+        INDArray permuted = Nd4j.rand(DataType.DOUBLE, 4, 3, 6, 5).permute(1, 0, 3, 2);
+        INDArray fOrder = plain.dup('f');
+        for (INDArray in : new INDArray[] {plain, permuted, fOrder}) {
+            INDArray expected = in.dup('c');
+            for (int i = 0; i < 3; i++) {
+                expected.slice(i).muli(s.get(i));
+            }
+            assertEquals(expected, s.multiply(in, in.ulike()));
+            assertEquals(expected.add(1.0), s.multiplyAdd(in, Nd4j.ones(DataType.DOUBLE, 3, 4, 5, 6), in.ulike()));
+        }
         assertThrows(IllegalArgumentException.class, () -> RowScales.of(new double[] {Double.NaN}));
     }
 }
