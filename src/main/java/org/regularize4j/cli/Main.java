@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "regularize4j", mixinStandardHelpOptions = true, version = "regularize4j 0.1.0",
         description = "Stochastic depth, weight penalties and ResNets for Deeplearning4j.",
-        subcommands = {QuickstartCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {QuickstartCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

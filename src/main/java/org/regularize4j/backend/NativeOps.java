@@ -1,0 +1,118 @@
+package org.regularize4j.backend;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.DynamicCustomOp;
+import org.nd4j.linalg.api.ops.impl.scalar.RectifiedLinear;
+import org.nd4j.linalg.api.ops.impl.scalar.RectifiedLinearDerivative;
+import org.nd4j.linalg.api.ops.impl.summarystats.Variance;
+import org.nd4j.linalg.api.shape.Shape;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The libnd4j kernels that ResNets spend their time in, called directly: {@code conv2d}, {@code conv2d_bp},
+ * {@code batchnorm}, {@code batchnorm_bp}, ReLU. With the {@code linux-x86_64-onednn-avx2} build of
+ * nd4j-native and float arrays they run on oneDNN; otherwise (double precision, another native build)
+ * libnd4j's generic C++ code gives the same results, slower. DL4J M2.1's own {@code ConvolutionLayer} does
+ * not reach these kernels by default (its oneDNN helper is disabled and its availability check is broken);
+ * see {@link NativeBackend}.
+ *
+ * <p>All outputs are supplied by the caller (so that they land in the right DL4J workspace). Layouts:
+ * activations NCHW, convolution weights {@code [outC, inC, kH, kW]} (DL4J's layout), explicit symmetric
+ * padding (PyTorch's {@code padding=}), no bias.
+ *
+ * <pre>{@code
+ * INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 8, 8);
+ * INDArray w = Nd4j.rand(DataType.FLOAT, 4, 3, 3, 3);
+ * INDArray y = Nd4j.create(DataType.FLOAT, 2, 4, 8, 8);
+ * NativeOps.conv2d(x, w, 1, 1, y);   // 3x3, stride 1, padding 1
+ * }</pre>
+ */
+public final class NativeOps {
+    private NativeOps() {
+    }
+
+    /** Output size of a convolution or pooling window along one axis. */
+    public static long outSize(long in, int kernel, int stride, int padding) {
+        return (in + 2L * padding - kernel) / stride + 1;
+    }
+
+    private static int[] convArgs(INDArray w, int stride, int padding) {
+        int kH = (int) w.size(2);
+        int kW = (int) w.size(3);
+        // kH, kW, sH, sW, pH, pW, dH, dW, paddingMode (0 = explicit), dataFormat (0 = NCHW), wFormat (1 = OIYX)
+        return new int[] {kH, kW, stride, stride, padding, padding, 1, 1, 0, 0, 1};
+    }
+
+    /** {@code out = conv2d(x, w)} with the given stride and symmetric padding. */
+    public static INDArray conv2d(INDArray x, INDArray w, int stride, int padding, INDArray out) {
+        Nd4j.exec(DynamicCustomOp.builder("conv2d").addInputs(contiguous(x), w).addOutputs(out)
+                .addIntegerArguments(convArgs(w, stride, padding)).build());
+        return out;
+    }
+
+    /**
+     * Backward pass of {@link #conv2d}: writes the input gradient into {@code dx} (may be null when not
+     * needed... it is always computed by the kernel, so pass a scratch array) and the weight gradient into
+     * {@code dw}.
+     */
+    public static void conv2dBackprop(INDArray x, INDArray w, INDArray dOut, int stride, int padding, INDArray dx,
+                                      INDArray dw) {
+        Nd4j.exec(DynamicCustomOp.builder("conv2d_bp").addInputs(contiguous(x), w, contiguous(dOut))
+                .addOutputs(dx, dw).addIntegerArguments(convArgs(w, stride, padding)).build());
+    }
+
+    /**
+     * Batch statistics over (N, H, W) per channel: {@code mean} and the biased variance {@code var}, both
+     * rank 1 of length C.
+     */
+    public static void batchMoments(INDArray x, INDArray mean, INDArray var) {
+        x.mean(mean, 0, 2, 3);
+        Nd4j.exec(new Variance(x, var, false, 0, 2, 3));
+    }
+
+    /** {@code out = gamma * (x - mean) / sqrt(var + eps) + beta}, per channel (axis 1); vectors of length C. */
+    public static INDArray batchNorm(INDArray x, INDArray mean, INDArray var, INDArray gamma, INDArray beta,
+                                     double eps, INDArray out) {
+        Nd4j.exec(DynamicCustomOp.builder("batchnorm").addInputs(contiguous(x), mean, var, gamma, beta)
+                .addOutputs(out).addIntegerArguments(1, 1, 1).addFloatingPointArguments(eps).build());
+        return out;
+    }
+
+    /**
+     * Backward pass of {@link #batchNorm} with batch statistics (the full gradient, through the mean and
+     * variance): input gradient into {@code dx}, and {@code dGamma}, {@code dBeta}.
+     */
+    public static void batchNormBackprop(INDArray x, INDArray mean, INDArray var, INDArray gamma, INDArray beta,
+                                         INDArray dOut, double eps, INDArray dx, INDArray dGamma, INDArray dBeta) {
+        long c = mean.length();
+        INDArray dMean = Nd4j.createUninitialized(mean.dataType(), c); // always zero: folded into dx
+        INDArray dVar = Nd4j.createUninitialized(mean.dataType(), c);
+        Nd4j.exec(DynamicCustomOp.builder("batchnorm_bp")
+                .addInputs(contiguous(x), mean, var, gamma, beta, contiguous(dOut))
+                .addOutputs(dx, dMean, dVar, dGamma, dBeta)
+                .addIntegerArguments(1, 1, 1).addFloatingPointArguments(eps).build());
+    }
+
+    /** In-place ReLU. */
+    public static INDArray reluInPlace(INDArray x) {
+        Nd4j.getExecutioner().exec(new RectifiedLinear(x, x, 0.0));
+        return x;
+    }
+
+    /** {@code dx = dOut where out > 0, else 0}, from the ReLU's output {@code out}. */
+    public static INDArray reluBackprop(INDArray out, INDArray dOut, INDArray dx) {
+        Nd4j.exec(new RectifiedLinearDerivative(out, dOut, dx));
+        return dx;
+    }
+
+    /** The array itself if it is a plain 'c'-ordered array, else a 'c' copy (oneDNN reorders otherwise). */
+    public static INDArray contiguous(INDArray a) {
+        return a.ordering() == 'c' && Shape.hasDefaultStridesForShape(a) ? a : a.dup('c');
+    }
+
+    /** Whether these kernels run on oneDNN for arrays of this type (float32 with the oneDNN build). */
+    public static boolean usesOneDnn(DataType dataType) {
+        return dataType == DataType.FLOAT && NativeBackend.current().oneDnnEnabled();
+    }
+}

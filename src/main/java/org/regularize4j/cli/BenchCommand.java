@@ -1,0 +1,144 @@
+package org.regularize4j.cli;
+
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.regularize4j.backend.NativeBackend;
+import org.regularize4j.depth.DropMode;
+import org.regularize4j.resnet.ResNet;
+import org.regularize4j.resnet.ResidualBlockImpl;
+import org.regularize4j.resnet.ShortcutType;
+import org.regularize4j.util.Checks;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code bench}: median milliseconds per training step (or inference pass) of a ResNet from the builder on
+ * random data, the counterpart of {@code shared/bench/torch_resnet_bench.py}. Ends with one JSON line.
+ *
+ * <pre>{@code
+ * int exitCode = Main.run("bench", "--model", "resnet20", "--batch", "8", "--iters", "2", "--warmup", "1");
+ * }</pre>
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Time training steps (or inference) of a ResNet on random data; ends with a JSON line.")
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--model", defaultValue = "resnet20",
+            description = "resnet<6n+2> (CIFAR-style) or resnet18/34/50/101/152 (ImageNet-style). Default: ${DEFAULT-VALUE}")
+    String model;
+    @Option(names = "--batch", defaultValue = "64", description = "Mini-batch size (>= 1). Default: ${DEFAULT-VALUE}")
+    int batch;
+    @Option(names = "--iters", defaultValue = "20", description = "Timed iterations (>= 1). Default: ${DEFAULT-VALUE}")
+    int iters;
+    @Option(names = "--warmup", defaultValue = "5", description = "Untimed iterations first (>= 0). Default: ${DEFAULT-VALUE}")
+    int warmup;
+    @Option(names = "--input", defaultValue = "3x32x32", description = "Input CxHxW. Default: ${DEFAULT-VALUE}")
+    String input;
+    @Option(names = "--classes", defaultValue = "10", description = "Classes (>= 2). Default: ${DEFAULT-VALUE}")
+    int classes;
+    @Option(names = "--drop-path", defaultValue = "0",
+            description = "Stochastic-depth rate of the schedule, in [0, 1]; 0 = off. Default: ${DEFAULT-VALUE}")
+    double dropPath;
+    @Option(names = "--drop-mode", defaultValue = "row", description = "row or batch. Default: ${DEFAULT-VALUE}")
+    String dropMode;
+    @Option(names = "--schedule", defaultValue = "linear",
+            description = "linear, efficientnet or linspace. Default: ${DEFAULT-VALUE}")
+    String schedule;
+    @Option(names = "--shortcut", defaultValue = "b",
+            description = "a (zero padding) or b (projection, the PyTorch peer's). Default: ${DEFAULT-VALUE}")
+    String shortcut;
+    @Option(names = "--seed", defaultValue = "1", description = "Random seed. Default: ${DEFAULT-VALUE}")
+    long seed;
+    @Option(names = "--inference", description = "Time inference (output) instead of training steps.")
+    boolean inference;
+
+    @Override
+    public Integer call() {
+        Checks.atLeast("--batch", batch, 1);
+        Checks.atLeast("--iters", iters, 1);
+        Checks.atLeast("--warmup", warmup, 0);
+        Checks.probability("--drop-path", dropPath);
+        long[] shape = Models.inputShape(input);
+        DropMode mode = parseMode(dropMode);
+        ResNet builder = Models.resnet(model).inputShape(shape[0], shape[1], shape[2]).numClasses(classes)
+                .shortcut(parseShortcut(shortcut)).seed(seed)
+                .stochasticDepth(Models.schedule(schedule, dropPath), mode);
+        ComputationGraph net = builder.build();
+        System.out.println("backend: " + NativeBackend.current().describe());
+        System.out.printf(Locale.ROOT, "%s: %,d parameters, batch %d, input %s, drop-path %s (%s, %s), %s%n",
+                builder.name(), net.numParams(), batch, input, dropPath, schedule, mode.name().toLowerCase(Locale.ROOT),
+                inference ? "inference" : "training");
+
+        Nd4j.getRandom().setSeed(seed);
+        INDArray x = Nd4j.rand(DataType.FLOAT, batch, shape[0], shape[1], shape[2]);
+        INDArray y = Nd4j.zeros(DataType.FLOAT, batch, classes);
+        java.util.Random r = new java.util.Random(seed);
+        for (int i = 0; i < batch; i++) {
+            y.putScalar(i, r.nextInt(classes), 1.0);
+        }
+        DataSet ds = new DataSet(x, y);
+        double[] ms = new double[iters];
+        long computed = 0;
+        long possible = 0;
+        for (int i = -warmup; i < iters; i++) {
+            long t0 = System.nanoTime();
+            if (inference) {
+                net.output(x);
+            } else {
+                net.fit(ds);
+            }
+            double elapsed = (System.nanoTime() - t0) / 1e6;
+            if (i >= 0) {
+                ms[i] = elapsed;
+                for (Layer l : net.getLayers()) {
+                    if (l instanceof ResidualBlockImpl) {
+                        possible++;
+                        computed += ((ResidualBlockImpl) l).wasBranchComputed() ? 1 : 0;
+                    }
+                }
+            }
+        }
+        double[] sorted = ms.clone();
+        Arrays.sort(sorted);
+        double median = iters % 2 == 1 ? sorted[iters / 2] : (sorted[iters / 2 - 1] + sorted[iters / 2]) / 2;
+        System.out.printf(Locale.ROOT, "median %.2f ms per %s (min %.2f, max %.2f) over %d iterations%n", median,
+                inference ? "inference pass" : "training step", sorted[0], sorted[iters - 1], iters);
+        System.out.printf(Locale.ROOT, "{\"model\": \"%s\", \"batch\": %d, \"input\": \"%s\", \"drop_path\": %s,"
+                        + " \"drop_mode\": \"%s\", \"schedule\": \"%s\", \"inference\": %s, \"iters\": %d,"
+                        + " \"ms_per_iter\": %.2f, \"img_per_s\": %.1f, \"computed_block_share\": %.4f,"
+                        + " \"params\": %d, \"native_build\": \"%s\", \"onednn\": %s}%n",
+                builder.name(), batch, input, dropPath, mode.name().toLowerCase(Locale.ROOT), schedule, inference, iters,
+                median, batch * 1000.0 / median, possible == 0 ? 1.0 : computed / (double) possible, net.numParams(),
+                NativeBackend.current().nativeBuild(), NativeBackend.current().oneDnnEnabled());
+        return 0;
+    }
+
+    static DropMode parseMode(String text) {
+        switch (text.toLowerCase(Locale.ROOT)) {
+            case "row":
+                return DropMode.ROW;
+            case "batch":
+                return DropMode.BATCH;
+            default:
+                throw new IllegalArgumentException("--drop-mode must be row or batch, got " + text);
+        }
+    }
+
+    static ShortcutType parseShortcut(String text) {
+        switch (text.toLowerCase(Locale.ROOT)) {
+            case "a":
+                return ShortcutType.ZERO_PAD;
+            case "b":
+                return ShortcutType.PROJECTION;
+            default:
+                throw new IllegalArgumentException("--shortcut must be a or b, got " + text);
+        }
+    }
+}

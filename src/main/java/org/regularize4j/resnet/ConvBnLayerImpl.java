@@ -1,0 +1,40 @@
+package org.regularize4j.resnet;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.regularize4j.backend.NativeOps;
+
+/**
+ * Implementation of {@link ConvBnLayer}.
+ *
+ * <pre>{@code
+ * org.deeplearning4j.nn.api.Layer impl = net.getLayer("stem");   // a ConvBnLayerImpl
+ * }</pre>
+ */
+public class ConvBnLayerImpl extends ConvBnStackImpl<ConvBnLayer> {
+
+    public ConvBnLayerImpl(NeuralNetConfiguration conf, DataType dataType) {
+        super(conf, dataType);
+    }
+
+    @Override
+    public INDArray activate(boolean training, LayerWorkspaceMgr mgr) {
+        assertInputSet(false);
+        bindUnits();
+        return units().get(0).forward(NativeOps.contiguous(input.castTo(dataType)), training, mgr,
+                ArrayType.ACTIVATIONS);
+    }
+
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr mgr) {
+        assertInputSet(true);
+        INDArray dx = units().get(0).backward(epsilon.castTo(dataType), gradientViews, mgr,
+                ArrayType.ACTIVATION_GRAD);
+        return new Pair<>(gradientObject(), dx);
+    }
+}

@@ -1,0 +1,88 @@
+package org.regularize4j.resnet;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.gradient.DefaultGradient;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.layers.BaseLayer;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * Implementation side shared by the ResNet layers: one {@link ConvBnUnit} per {@link ConvBnSpec} of the
+ * configuration, bound to the layer's parameter and gradient views; the running statistics are excluded
+ * from the updater's division by the mini-batch size (as in DL4J's BatchNormalization).
+ *
+ * @param <C> the layer configuration type
+ */
+abstract class ConvBnStackImpl<C extends BaseConvBnLayer> extends BaseLayer<C> {
+    private List<ConvBnUnit> units;
+
+    ConvBnStackImpl(NeuralNetConfiguration conf, DataType dataType) {
+        super(conf, dataType);
+    }
+
+    /** The runtime units, in the order of {@link BaseConvBnLayer#units()}. */
+    protected List<ConvBnUnit> units() {
+        if (units == null) {
+            C c = layerConf();
+            List<ConvBnUnit> list = new ArrayList<>();
+            for (ConvBnSpec s : c.units()) {
+                list.add(new ConvBnUnit(s, c.getBnEps(), c.getBnDecay()));
+            }
+            units = Collections.unmodifiableList(list);
+        }
+        return units;
+    }
+
+    /** Points every unit at the current parameter views. */
+    protected void bindUnits() {
+        for (ConvBnUnit u : units()) {
+            u.bind(params);
+        }
+    }
+
+    /** A Gradient holding every parameter's gradient view, in parameter order. */
+    protected Gradient gradientObject() {
+        Gradient g = new DefaultGradient(gradientsFlattened);
+        for (String key : conf.getLayer().initializer().paramKeys(conf.getLayer())) {
+            g.gradientForVariable().put(key, gradientViews.get(key));
+        }
+        return g;
+    }
+
+    @Override
+    public boolean updaterDivideByMinibatch(String paramName) {
+        return layerConf().kindOf(paramName) != ConvBnParamInitializer.Kind.RUNNING_STAT;
+    }
+
+    @Override
+    public Type type() {
+        return Type.CONVOLUTIONAL;
+    }
+
+    @Override
+    public boolean isPretrainLayer() {
+        return false;
+    }
+
+    @Override
+    public void fit(INDArray input, LayerWorkspaceMgr workspaceMgr) {
+        throw new UnsupportedOperationException("Not supported: layer \"" + layerConf().getLayerName()
+                + "\" is trained through its network");
+    }
+
+    @Override
+    public void clear() {
+        super.clear();
+        if (units != null) {
+            for (ConvBnUnit u : units) {
+                u.clear();
+            }
+        }
+    }
+}

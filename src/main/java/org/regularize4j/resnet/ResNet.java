@@ -1,0 +1,327 @@
+package org.regularize4j.resnet;
+
+import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
+import org.deeplearning4j.nn.conf.ConvolutionMode;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.conf.WorkspaceMode;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
+import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.layers.PoolingType;
+import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.weights.WeightInit;
+import org.nd4j.linalg.activations.Activation;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.learning.config.IUpdater;
+import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.regularize4j.depth.DepthSchedule;
+import org.regularize4j.depth.DropMode;
+import org.regularize4j.depth.Scaling;
+import org.regularize4j.util.Checks;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Builds residual networks as DL4J {@link ComputationGraph}s whose blocks are {@link ResidualBlock} layers on
+ * the libnd4j/oneDNN kernels.
+ *
+ * <ul>
+ *   <li>{@link #cifar(int)}: He et al.'s CIFAR ResNets, depth 6n+2 (20, 32, 44, 56, 110, 1202, ...): a 3x3
+ *       stem with 16 channels, three stages of n BasicBlocks with 16/32/64 channels (stride 2 entering
+ *       stages 2 and 3), global average pooling, a softmax classifier. Shortcut option A (zero padding) by
+ *       default, as in He et al. and Huang et al.</li>
+ *   <li>{@link #imagenet(int)}: ResNet-18/34 (BasicBlock) and 50/101/152 (Bottleneck, torchvision's v1.5),
+ *       a 7x7 stride-2 stem with max pooling ({@link #smallInputStem(boolean)} swaps it for a 3x3 stride-1
+ *       stem without pooling), option B (projection) shortcuts.</li>
+ * </ul>
+ *
+ * <p>Layer names: {@code stem}, {@code stem.pool} (ImageNet stem), {@code stage<s>.block<b>} (1-based),
+ * {@code pool}, {@code fc}. Inside a block the parameters are {@code conv1W}, {@code bn1Gamma},
+ * {@code bn1Beta}, {@code bn1Mean}, {@code bn1Var}, {@code conv2W}, ..., and {@code scConvW}, {@code scBn...}
+ * for a projection shortcut; stochastic-depth blocks are numbered 0..N−1 across all stages for the
+ * {@link DepthSchedule}.
+ *
+ * <pre>{@code
+ * ComputationGraph net = ResNet.cifar(20)
+ *         .inputShape(1, 28, 28)
+ *         .numClasses(10)
+ *         .stochasticDepth(DepthSchedule.linear(0.5), DropMode.ROW)
+ *         .seed(1)
+ *         .build();
+ * }</pre>
+ */
+public final class ResNet {
+    private static final int[] IMAGENET_DEPTHS = {18, 34, 50, 101, 152};
+
+    private final String family;
+    private final int depth;
+    private final int[] blocksPerStage;
+    private final int[] stageWidths;
+    private final BlockType blockType;
+    private long channels;
+    private long height;
+    private long width;
+    private int numClasses;
+    private double widthMultiplier = 1.0;
+    private ShortcutType shortcut;
+    private boolean smallInputStem;
+    private DepthSchedule schedule = DepthSchedule.constant(0.0);
+    private DropMode dropMode = DropMode.ROW;
+    private Scaling scaling = Scaling.INVERTED;
+    private IUpdater updater = new Nesterovs(0.1, 0.9);
+    private long seed = 42;
+    private DataType dataType = DataType.FLOAT;
+    private WorkspaceMode workspaceMode = WorkspaceMode.ENABLED;
+
+    private ResNet(String family, int depth, int[] blocksPerStage, int[] stageWidths, BlockType blockType,
+                   long c, long h, long w, int numClasses, ShortcutType shortcut) {
+        this.family = family;
+        this.depth = depth;
+        this.blocksPerStage = blocksPerStage;
+        this.stageWidths = stageWidths;
+        this.blockType = blockType;
+        this.channels = c;
+        this.height = h;
+        this.width = w;
+        this.numClasses = numClasses;
+        this.shortcut = shortcut;
+    }
+
+    /**
+     * He et al.'s CIFAR ResNet of the given depth, 6n+2 with n >= 1 (3x32x32 input and 10 classes by default).
+     */
+    public static ResNet cifar(int depth) {
+        if (depth < 8 || (depth - 2) % 6 != 0) {
+            throw new IllegalArgumentException("depth must be 6n+2 with n >= 1 (8, 14, 20, 32, 44, 56, 110, 1202, ...),"
+                    + " got " + depth);
+        }
+        int n = (depth - 2) / 6;
+        return new ResNet("cifar", depth, new int[] {n, n, n}, new int[] {16, 32, 64}, BlockType.BASIC, 3, 32, 32,
+                10, ShortcutType.ZERO_PAD);
+    }
+
+    /** ImageNet-style ResNet-18, 34, 50, 101 or 152 (3x224x224 input and 1000 classes by default). */
+    public static ResNet imagenet(int depth) {
+        int[] blocks;
+        switch (depth) {
+            case 18:
+                blocks = new int[] {2, 2, 2, 2};
+                break;
+            case 34:
+            case 50:
+                blocks = new int[] {3, 4, 6, 3};
+                break;
+            case 101:
+                blocks = new int[] {3, 4, 23, 3};
+                break;
+            case 152:
+                blocks = new int[] {3, 8, 36, 3};
+                break;
+            default:
+                throw new IllegalArgumentException("depth must be one of 18, 34, 50, 101, 152, got " + depth);
+        }
+        return new ResNet("imagenet", depth, blocks, new int[] {64, 128, 256, 512},
+                depth < 50 ? BlockType.BASIC : BlockType.BOTTLENECK, 3, 224, 224, 1000, ShortcutType.PROJECTION);
+    }
+
+    /** The valid ImageNet-style depths. */
+    public static int[] imagenetDepths() {
+        return IMAGENET_DEPTHS.clone();
+    }
+
+    /** Input channels, height and width (NCHW). */
+    public ResNet inputShape(long channels, long height, long width) {
+        this.channels = checkPositive("channels", channels);
+        this.height = checkPositive("height", height);
+        this.width = checkPositive("width", width);
+        return this;
+    }
+
+    /** Number of classes, >= 2. */
+    public ResNet numClasses(int numClasses) {
+        this.numClasses = Checks.atLeast("numClasses", numClasses, 2);
+        return this;
+    }
+
+    /** Multiplies every stage's width (channels), e.g. 2 for a wide ResNet; > 0. Default 1. */
+    public ResNet widthMultiplier(double widthMultiplier) {
+        if (!(widthMultiplier > 0) || Double.isInfinite(widthMultiplier)) {
+            throw new IllegalArgumentException("widthMultiplier must be finite and > 0, got " + widthMultiplier);
+        }
+        this.widthMultiplier = widthMultiplier;
+        return this;
+    }
+
+    /** Shortcut of the blocks that change shape: ZERO_PAD (option A) or PROJECTION (option B). */
+    public ResNet shortcut(ShortcutType shortcut) {
+        this.shortcut = Checks.notNull("shortcut", shortcut);
+        return this;
+    }
+
+    /** ImageNet networks only: a 3x3 stride-1 stem without max pooling, for small inputs (e.g. 32x32). */
+    public ResNet smallInputStem(boolean smallInputStem) {
+        if (smallInputStem && !family.equals("imagenet")) {
+            throw new IllegalArgumentException("smallInputStem applies to ResNet.imagenet networks; CIFAR networks"
+                    + " always have a 3x3 stride-1 stem");
+        }
+        this.smallInputStem = smallInputStem;
+        return this;
+    }
+
+    /** Stochastic depth on every residual branch, per example (ROW), inverted scaling. */
+    public ResNet stochasticDepth(DepthSchedule schedule) {
+        return stochasticDepth(schedule, DropMode.ROW, Scaling.INVERTED);
+    }
+
+    /** Stochastic depth with the given mode; BATCH skips a dropped block's computation entirely. */
+    public ResNet stochasticDepth(DepthSchedule schedule, DropMode mode) {
+        return stochasticDepth(schedule, mode, Scaling.INVERTED);
+    }
+
+    /** Stochastic depth with the given mode and scaling. */
+    public ResNet stochasticDepth(DepthSchedule schedule, DropMode mode, Scaling scaling) {
+        this.schedule = Checks.notNull("schedule", schedule);
+        this.dropMode = Checks.notNull("mode", mode);
+        this.scaling = Checks.notNull("scaling", scaling);
+        return this;
+    }
+
+    /** The updater (default: SGD with Nesterov momentum 0.9, learning rate 0.1). */
+    public ResNet updater(IUpdater updater) {
+        this.updater = Checks.notNull("updater", updater);
+        return this;
+    }
+
+    /** Seed of the weights and of the stochastic-depth decisions. Default 42. */
+    public ResNet seed(long seed) {
+        this.seed = seed;
+        return this;
+    }
+
+    /** FLOAT (default; runs on oneDNN) or DOUBLE (generic kernels; for gradient checks). */
+    public ResNet dataType(DataType dataType) {
+        Checks.notNull("dataType", dataType);
+        if (!dataType.isFPType()) {
+            throw new IllegalArgumentException("dataType must be a floating point type, got " + dataType);
+        }
+        this.dataType = dataType;
+        return this;
+    }
+
+    /** DL4J workspace mode for training and inference (default ENABLED). */
+    public ResNet workspaceMode(WorkspaceMode workspaceMode) {
+        this.workspaceMode = Checks.notNull("workspaceMode", workspaceMode);
+        return this;
+    }
+
+    /** Number of residual blocks (the N of the depth schedule). */
+    public int numBlocks() {
+        int n = 0;
+        for (int b : blocksPerStage) {
+            n += b;
+        }
+        return n;
+    }
+
+    /** A short name, e.g. {@code resnet20} or {@code resnet18-imagenet}. */
+    public String name() {
+        return "resnet" + depth + (family.equals("imagenet") ? "-imagenet" : "");
+    }
+
+    /** Names of the residual blocks in schedule order. */
+    public List<String> blockNames() {
+        List<String> names = new ArrayList<>();
+        for (int s = 0; s < blocksPerStage.length; s++) {
+            for (int b = 0; b < blocksPerStage[s]; b++) {
+                names.add("stage" + (s + 1) + ".block" + (b + 1));
+            }
+        }
+        return names;
+    }
+
+    /** The smallest input height and width that every downsampling step accepts. */
+    public int minInputSize() {
+        int total = 1 << (blocksPerStage.length - 1);
+        if (family.equals("imagenet") && !smallInputStem) {
+            total *= 4;
+        }
+        return total;
+    }
+
+    /** The network configuration. */
+    public ComputationGraphConfiguration conf() {
+        int min = minInputSize();
+        if (height < min || width < min) {
+            throw new IllegalArgumentException("input " + height + "x" + width + " is too small for " + name()
+                    + (smallInputStem ? " with the small-input stem" : "") + ": its downsampling needs height and"
+                    + " width of at least " + min);
+        }
+        ComputationGraphConfiguration.GraphBuilder g = new NeuralNetConfiguration.Builder()
+                .seed(seed)
+                .dataType(dataType)
+                .updater(updater)
+                .trainingWorkspaceMode(workspaceMode)
+                .inferenceWorkspaceMode(workspaceMode)
+                .graphBuilder()
+                .addInputs("in")
+                .setInputTypes(InputType.convolutional(height, width, channels));
+        boolean bigStem = family.equals("imagenet") && !smallInputStem;
+        int stemWidth = scale(bigStem || family.equals("imagenet") ? 64 : 16);
+        g.addLayer("stem", new ConvBnLayer.Builder().nOut(stemWidth).kernelSize(bigStem ? 7 : 3)
+                .stride(bigStem ? 2 : 1).weightInit(WeightInit.RELU).build(), "in");
+        String previous = "stem";
+        if (bigStem) {
+            g.addLayer("stem.pool", new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(3, 3).stride(2, 2)
+                    .padding(1, 1).convolutionMode(ConvolutionMode.Truncate).build(), previous);
+            previous = "stem.pool";
+        }
+        int numBlocks = numBlocks();
+        int blockIndex = 0;
+        for (int s = 0; s < blocksPerStage.length; s++) {
+            int planes = scale(stageWidths[s]);
+            int out = blockType == BlockType.BOTTLENECK ? planes * 4 : planes;
+            for (int b = 0; b < blocksPerStage[s]; b++) {
+                String name = "stage" + (s + 1) + ".block" + (b + 1);
+                g.addLayer(name, new ResidualBlock.Builder()
+                        .blockType(blockType)
+                        .nOut(out)
+                        .bottleneckWidth(planes)
+                        .stride(s > 0 && b == 0 ? 2 : 1)
+                        .shortcut(shortcut)
+                        .dropProb(schedule.dropProb(blockIndex, numBlocks))
+                        .dropMode(dropMode)
+                        .scaling(scaling)
+                        .weightInit(WeightInit.RELU)
+                        .build(), previous);
+                previous = name;
+                blockIndex++;
+            }
+        }
+        return g.addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), previous)
+                .addLayer("fc", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(numClasses)
+                        .activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER).build(), "pool")
+                .setOutputs("fc")
+                .build();
+    }
+
+    /** An initialized network. */
+    public ComputationGraph build() {
+        ComputationGraph net = new ComputationGraph(conf());
+        net.init();
+        return net;
+    }
+
+    private int scale(int channelsAtWidth1) {
+        return Math.max(1, (int) Math.round(channelsAtWidth1 * widthMultiplier));
+    }
+
+    private static long checkPositive(String name, long value) {
+        if (value < 1) {
+            throw new IllegalArgumentException(name + " must be >= 1, got " + value);
+        }
+        return value;
+    }
+}

@@ -1,0 +1,160 @@
+package org.regularize4j.resnet;
+
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
+import org.deeplearning4j.nn.gradient.Gradient;
+import org.deeplearning4j.nn.workspace.ArrayType;
+import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.nd4j.common.primitives.Pair;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.regularize4j.backend.NativeOps;
+import org.regularize4j.depth.DropPath;
+import org.regularize4j.depth.RowScales;
+
+import java.util.List;
+
+/**
+ * Implementation of {@link ResidualBlock}. Decisions come from (seed, iteration, epoch, layer index), like
+ * the stochastic-depth vertices'; a branch whose examples are all dropped (always the case for a dropped
+ * block in BATCH mode) is skipped: no convolution, no batch norm, zero gradients.
+ *
+ * <pre>{@code
+ * ResidualBlockImpl block = (ResidualBlockImpl) net.getLayer("stage1.block1");
+ * boolean computed = block.wasBranchComputed();   // after a training step
+ * }</pre>
+ */
+public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> {
+    private INDArray output;        // kept for the ReLU's backward pass
+    private RowScales scales;       // multipliers of the last forward pass
+    private boolean branchComputed = true;
+    private long branchForwardCount;
+
+    public ResidualBlockImpl(NeuralNetConfiguration conf, DataType dataType) {
+        super(conf, dataType);
+    }
+
+    /** Whether the last forward pass computed the branch (false: the block was dropped and skipped). */
+    public boolean wasBranchComputed() {
+        return branchComputed;
+    }
+
+    /** The per-example multipliers of the branch in the last forward pass, or null before the first one. */
+    public RowScales getLastScales() {
+        return scales;
+    }
+
+    /** How many forward passes computed the branch since this layer was created. */
+    public long getBranchForwardCount() {
+        return branchForwardCount;
+    }
+
+    @Override
+    public INDArray activate(boolean training, LayerWorkspaceMgr mgr) {
+        assertInputSet(false);
+        bindUnits();
+        ResidualBlock c = layerConf();
+        INDArray x = NativeOps.contiguous(input.castTo(dataType));
+        long seed = c.getSeed() != null ? c.getSeed() : conf.getSeed();
+        RowScales s = DropPath.scales(x.size(0), c.getDropProb(), training, c.getDropMode(), c.getScaling(), seed,
+                getIterationCount(), getEpochCount(), getIndex());
+        boolean compute = s.keptCount() > 0;
+
+        INDArray shortcut = shortcutForward(x, training, mgr);
+        INDArray out = mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, shortcut.shape(), 'c');
+        if (compute) {
+            List<ConvBnUnit> units = units();
+            int n = c.branchUnits();
+            INDArray h = x;
+            for (int i = 0; i < n; i++) {
+                ArrayType keep = training && i < n - 1 ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM;
+                h = units.get(i).forward(h, training, mgr, keep);
+            }
+            s.multiplyAdd(h, shortcut, out);
+            branchForwardCount++;
+        } else {
+            out.assign(shortcut);
+        }
+        NativeOps.reluInPlace(out);
+        scales = s;
+        branchComputed = compute;
+        output = training ? out : null;
+        return out;
+    }
+
+    private INDArray shortcutForward(INDArray x, boolean training, LayerWorkspaceMgr mgr) {
+        ResidualBlock c = layerConf();
+        if (!c.changesShape()) {
+            return x;
+        }
+        if (c.zeroPadShortcut()) {
+            long[] shape = units().get(0).outShape(x);
+            shape[1] = c.getNOut();
+            INDArray sc = mgr.create(ArrayType.FF_WORKING_MEM, dataType, shape, 'c');   // zeros
+            sc.get(padChannels(x.size(1))).assign(x.get(subsample()));
+            return sc;
+        }
+        return projection().forward(x, training, mgr, ArrayType.FF_WORKING_MEM);
+    }
+
+    private INDArrayIndex[] subsample() {
+        int s = layerConf().getStride();
+        return new INDArrayIndex[] {NDArrayIndex.all(), NDArrayIndex.all(),
+                NDArrayIndex.interval(0, s, input.size(2)), NDArrayIndex.interval(0, s, input.size(3))};
+    }
+
+    private INDArrayIndex[] padChannels(long inChannels) {
+        long before = (layerConf().getNOut() - inChannels) / 2;
+        return new INDArrayIndex[] {NDArrayIndex.all(), NDArrayIndex.interval(before, before + inChannels),
+                NDArrayIndex.all(), NDArrayIndex.all()};
+    }
+
+    private ConvBnUnit projection() {
+        return units().get(layerConf().branchUnits());
+    }
+
+    @Override
+    public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr mgr) {
+        assertInputSet(true);
+        if (output == null) {
+            throw new IllegalStateException("Cannot do backward pass in layer \"" + layerConf().getLayerName()
+                    + "\": no training forward pass");
+        }
+        ResidualBlock c = layerConf();
+        List<ConvBnUnit> units = units();
+        int n = c.branchUnits();
+        INDArray eps = epsilon.castTo(dataType);
+        INDArray d = NativeOps.reluBackprop(output, eps,
+                mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, eps.shape(), 'c'));
+        INDArray dx;
+        if (branchComputed) {
+            INDArray g = scales.multiply(d, mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, d.shape(),
+                    'c'));
+            for (int i = n - 1; i >= 0; i--) {
+                g = units.get(i).backward(g, gradientViews, mgr,
+                        i == 0 ? ArrayType.ACTIVATION_GRAD : ArrayType.BP_WORKING_MEM);
+            }
+            dx = g;
+        } else {
+            for (int i = 0; i < n; i++) {
+                units.get(i).zeroGradients(gradientViews);
+            }
+            dx = mgr.create(ArrayType.ACTIVATION_GRAD, dataType, input.shape(), 'c');   // zeros
+        }
+        if (!c.changesShape()) {
+            dx.addi(d);
+        } else if (c.zeroPadShortcut()) {
+            dx.get(subsample()).addi(d.get(padChannels(input.size(1))));
+        } else {
+            dx.addi(projection().backward(d, gradientViews, mgr, ArrayType.BP_WORKING_MEM));
+        }
+        return new Pair<>(gradientObject(), dx);
+    }
+
+    @Override
+    public void clear() {
+        super.clear();
+        output = null;
+    }
+}
