@@ -6,7 +6,6 @@ import org.nd4j.linalg.api.ops.DynamicCustomOp;
 import org.nd4j.linalg.api.ops.impl.scalar.RectifiedLinear;
 import org.nd4j.linalg.api.ops.impl.scalar.RectifiedLinearDerivative;
 import org.nd4j.linalg.api.ops.impl.summarystats.Variance;
-import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
@@ -106,9 +105,31 @@ public final class NativeOps {
         return dx;
     }
 
-    /** The array itself if it is a plain 'c'-ordered array, else a 'c' copy (oneDNN reorders otherwise). */
+    /**
+     * The array itself if it is 'c'-contiguous, else a 'c' copy in the current workspace (oneDNN reorders
+     * otherwise). For a copy that must outlive the current scope, use {@link #isCContiguous} and a
+     * workspace manager's {@code dup}.
+     */
     public static INDArray contiguous(INDArray a) {
-        return a.ordering() == 'c' && Shape.hasDefaultStridesForShape(a) ? a : a.dup('c');
+        return isCContiguous(a) ? a : a.dup('c');
+    }
+
+    /**
+     * Whether the array's elements lie in 'c' order without gaps. Unlike
+     * {@code Shape.hasDefaultStridesForShape}, which rejects e.g. shape [6, 64, 1, 1] with strides
+     * [64, 1, 1, 1], strides of size-1 dimensions are ignored.
+     */
+    public static boolean isCContiguous(INDArray a) {
+        long expected = 1;
+        long[] shape = a.shape();
+        long[] stride = a.stride();
+        for (int d = shape.length - 1; d >= 0; d--) {
+            if (shape[d] != 1 && stride[d] != expected) {
+                return false;
+            }
+            expected *= shape[d];
+        }
+        return true;
     }
 
     /** Whether these kernels run on oneDNN for arrays of this type (float32 with the oneDNN build). */

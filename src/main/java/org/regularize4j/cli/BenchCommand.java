@@ -1,6 +1,5 @@
 package org.regularize4j.cli;
 
-import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -9,7 +8,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.regularize4j.backend.NativeBackend;
 import org.regularize4j.depth.DropMode;
 import org.regularize4j.resnet.ResNet;
-import org.regularize4j.resnet.ResidualBlockImpl;
+import org.regularize4j.resnet.ActiveBlocksListener;
 import org.regularize4j.resnet.ShortcutType;
 import org.regularize4j.util.Checks;
 import picocli.CommandLine.Command;
@@ -85,9 +84,11 @@ final class BenchCommand implements Callable<Integer> {
         }
         DataSet ds = new DataSet(x, y);
         double[] ms = new double[iters];
-        long computed = 0;
-        long possible = 0;
+        ActiveBlocksListener blocks = new ActiveBlocksListener(0);
         for (int i = -warmup; i < iters; i++) {
+            if (i == 0) {
+                net.setListeners(blocks);   // count the timed iterations only
+            }
             long t0 = System.nanoTime();
             if (inference) {
                 net.output(x);
@@ -97,12 +98,6 @@ final class BenchCommand implements Callable<Integer> {
             double elapsed = (System.nanoTime() - t0) / 1e6;
             if (i >= 0) {
                 ms[i] = elapsed;
-                for (Layer l : net.getLayers()) {
-                    if (l instanceof ResidualBlockImpl) {
-                        possible++;
-                        computed += ((ResidualBlockImpl) l).wasBranchComputed() ? 1 : 0;
-                    }
-                }
             }
         }
         double[] sorted = ms.clone();
@@ -115,7 +110,7 @@ final class BenchCommand implements Callable<Integer> {
                         + " \"ms_per_iter\": %.2f, \"img_per_s\": %.1f, \"computed_block_share\": %.4f,"
                         + " \"params\": %d, \"native_build\": \"%s\", \"onednn\": %s}%n",
                 builder.name(), batch, input, dropPath, mode.name().toLowerCase(Locale.ROOT), schedule, inference, iters,
-                median, batch * 1000.0 / median, possible == 0 ? 1.0 : computed / (double) possible, net.numParams(),
+                median, batch * 1000.0 / median, inference ? 1.0 : blocks.computedShare(), net.numParams(),
                 NativeBackend.current().nativeBuild(), NativeBackend.current().oneDnnEnabled());
         return 0;
     }

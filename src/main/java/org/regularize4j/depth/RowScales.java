@@ -7,7 +7,7 @@ import org.nd4j.linalg.api.ops.impl.scalar.ScalarMultiplication;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.AddOp;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.Axpy;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
-import org.nd4j.linalg.api.shape.Shape;
+import org.regularize4j.backend.NativeOps;
 import org.nd4j.linalg.factory.Nd4j;
 import org.regularize4j.util.Checks;
 
@@ -181,7 +181,7 @@ public final class RowScales {
     }
 
     private static boolean isPlainC(INDArray a) {
-        return a.rank() >= 2 && a.ordering() == 'c' && Shape.hasDefaultStridesForShape(a) && !a.isView();
+        return a.rank() >= 2 && a.offset() == 0 && NativeOps.isCContiguous(a);
     }
 
     @Override

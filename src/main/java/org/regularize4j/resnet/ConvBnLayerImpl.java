@@ -7,7 +7,6 @@ import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.regularize4j.backend.NativeOps;
 
 /**
  * Implementation of {@link ConvBnLayer}.
@@ -26,8 +25,7 @@ public class ConvBnLayerImpl extends ConvBnStackImpl<ConvBnLayer> {
     public INDArray activate(boolean training, LayerWorkspaceMgr mgr) {
         assertInputSet(false);
         bindUnits();
-        return units().get(0).forward(NativeOps.contiguous(input.castTo(dataType)), training, mgr,
-                ArrayType.ACTIVATIONS);
+        return units().get(0).forward(layerInput(training, mgr), training, mgr, ArrayType.ACTIVATIONS);
     }
 
     @Override

@@ -4,7 +4,9 @@ import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.gradient.DefaultGradient;
 import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.layers.BaseLayer;
+import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.regularize4j.backend.NativeOps;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -37,6 +39,21 @@ abstract class ConvBnStackImpl<C extends BaseConvBnLayer> extends BaseLayer<C> {
             units = Collections.unmodifiableList(list);
         }
         return units;
+    }
+
+    /**
+     * The layer input as a 'c'-contiguous array of the network's type. A copy, when needed, goes where it
+     * lives long enough: the ACTIVATIONS workspace while training (the backward pass reads it), working
+     * memory otherwise.
+     */
+    protected INDArray layerInput(boolean training, LayerWorkspaceMgr mgr) {
+        INDArray x = input;
+        if (x.dataType() == dataType && NativeOps.isCContiguous(x)) {
+            return x;
+        }
+        ArrayType type = training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM;
+        INDArray copy = mgr.createUninitialized(type, dataType, x.shape(), 'c');
+        return copy.assign(x);
     }
 
     /** Points every unit at the current parameter views. */

@@ -6,6 +6,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.regularize4j.backend.FloatBatchNorm;
 import org.regularize4j.backend.NativeOps;
 
 import java.util.Map;
@@ -32,8 +33,11 @@ final class ConvBnUnit {
     private INDArray input;
     private INDArray convOut;
     private INDArray output;
-    private INDArray batchMean;
+    private INDArray batchMean;     // libnd4j path: detached [C] arrays
     private INDArray batchVar;
+    private double[] meanValues;    // both paths: the batch statistics as numbers
+    private double[] varValues;
+    private boolean javaKernel;     // whether the last forward pass used FloatBatchNorm
     private long batchCount;
 
     ConvBnUnit(ConvBnSpec spec, double eps, double decay) {
@@ -71,22 +75,25 @@ final class ConvBnUnit {
         INDArray conv = mgr.createUninitialized(training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM, dt,
                 shape, 'c');
         NativeOps.conv2d(x, w, spec.stride(), spec.padding(), conv);
-        INDArray mean;
-        INDArray var;
-        if (training) {
-            ensureBatchStats(dt);
-            NativeOps.batchMoments(conv, batchMean, batchVar);
-            batchCount = shape[0] * shape[2] * shape[3];
-            mean = batchMean;
-            var = batchVar;
-        } else {
-            mean = runMean;
-            var = runVar;
-        }
         INDArray out = mgr.createUninitialized(outType, dt, shape, 'c');
-        NativeOps.batchNorm(conv, mean, var, gamma, beta, eps, out);
-        if (spec.relu()) {
-            NativeOps.reluInPlace(out);
+        boolean useJava = FloatBatchNorm.supports(conv, out);
+        if (training) {
+            javaKernel = useJava;
+            batchCount = shape[0] * shape[2] * shape[3];
+            ensureBatchStats(dt);
+            if (useJava) {
+                FloatBatchNorm.forwardTraining(conv, gamma, beta, eps, spec.relu(), out, meanValues, varValues);
+            } else {
+                NativeOps.batchMoments(conv, batchMean, batchVar);
+                copy(batchMean, meanValues);
+                copy(batchVar, varValues);
+                normalizeNative(conv, batchMean, batchVar, out);
+            }
+        } else if (useJava) {
+            FloatBatchNorm.normalize(conv, runMean.toDoubleVector(), runVar.toDoubleVector(), gamma, beta, eps,
+                    spec.relu(), out);
+        } else {
+            normalizeNative(conv, runMean, runVar, out);
         }
         if (training) {
             input = x;
@@ -94,6 +101,19 @@ final class ConvBnUnit {
             output = out;
         }
         return out;
+    }
+
+    private void normalizeNative(INDArray conv, INDArray mean, INDArray var, INDArray out) {
+        NativeOps.batchNorm(conv, mean, var, gamma, beta, eps, out);
+        if (spec.relu()) {
+            NativeOps.reluInPlace(out);
+        }
+    }
+
+    private static void copy(INDArray from, double[] to) {
+        for (int i = 0; i < to.length; i++) {
+            to[i] = from.getDouble(i);
+        }
     }
 
     /**
@@ -105,19 +125,31 @@ final class ConvBnUnit {
             throw new IllegalStateException("Cannot do backward pass in " + spec + ": no training forward pass");
         }
         DataType dt = dOut.dataType();
-        INDArray d = dOut;
-        if (spec.relu()) {
-            d = NativeOps.reluBackprop(output, dOut, mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dt,
-                    dOut.shape(), 'c'));
-        }
         INDArray dConv = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dt, convOut.shape(), 'c');
-        NativeOps.batchNormBackprop(convOut, batchMean, batchVar, gamma, beta, d, eps, dConv,
-                grads.get(spec.gammaKey()), grads.get(spec.betaKey()));
+        INDArray dOutC = NativeOps.contiguous(dOut);
+        if (javaKernel && FloatBatchNorm.supports(dOutC)) {
+            FloatBatchNorm.backward(convOut, output, spec.relu(), dOutC, meanValues, varValues, gamma, eps, dConv,
+                    grads.get(spec.gammaKey()), grads.get(spec.betaKey()));
+        } else {
+            INDArray d = dOutC;
+            if (spec.relu()) {
+                d = NativeOps.reluBackprop(output, dOutC, mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dt,
+                        dOut.shape(), 'c'));
+            }
+            batchMean.assign(Nd4j.createFromArray(meanValues));
+            batchVar.assign(Nd4j.createFromArray(varValues));
+            NativeOps.batchNormBackprop(convOut, batchMean, batchVar, gamma, beta, d, eps, dConv,
+                    grads.get(spec.gammaKey()), grads.get(spec.betaKey()));
+        }
         // running statistics: r_new = decay * r + (1 - decay) * batch (unbiased variance, as PyTorch);
         // the NoOp updater applies r -= (r - r_new)
         double unbiased = batchCount > 1 ? batchCount / (batchCount - 1.0) : 1.0;
-        grads.get(spec.meanKey()).assign(runMean.sub(batchMean).muli(1 - decay));
-        grads.get(spec.varKey()).assign(runVar.sub(batchVar.mul(unbiased)).muli(1 - decay));
+        INDArray gMean = grads.get(spec.meanKey());
+        INDArray gVar = grads.get(spec.varKey());
+        for (int ch = 0; ch < meanValues.length; ch++) {
+            gMean.putScalar(ch, (1 - decay) * (runMean.getDouble(ch) - meanValues[ch]));
+            gVar.putScalar(ch, (1 - decay) * (runVar.getDouble(ch) - varValues[ch] * unbiased));
+        }
         INDArray dx = mgr.createUninitialized(dxType, dt, input.shape(), 'c');
         NativeOps.conv2dBackprop(input, w, dConv, spec.stride(), spec.padding(), dx, grads.get(spec.weightKey()));
         return dx;
@@ -145,6 +177,8 @@ final class ConvBnUnit {
                 batchMean = Nd4j.create(dt, c);
                 batchVar = Nd4j.create(dt, c);
             }
+            meanValues = new double[c];
+            varValues = new double[c];
         }
     }
 }

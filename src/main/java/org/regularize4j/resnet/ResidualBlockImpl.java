@@ -55,7 +55,7 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> {
         assertInputSet(false);
         bindUnits();
         ResidualBlock c = layerConf();
-        INDArray x = NativeOps.contiguous(input.castTo(dataType));
+        INDArray x = layerInput(training, mgr);
         long seed = c.getSeed() != null ? c.getSeed() : conf.getSeed();
         RowScales s = DropPath.scales(x.size(0), c.getDropProb(), training, c.getDropMode(), c.getScaling(), seed,
                 getIterationCount(), getEpochCount(), getIndex());
