@@ -86,25 +86,34 @@ public class ActivityRegularizationImpl extends AbstractLayer<ActivityRegulariza
         return conf().isMiniBatch() ? s / a.size(0) : s;
     }
 
-    /** Multiplies {@code x} (same shape as the input) in place by the mask, broadcast over the feature axis. */
+    /**
+     * {@code x} (a temporary shaped like the input) times the mask, broadcast over the feature axis. Works on a
+     * c-ordered copy: ND4J's dimension-wise broadcast pairs elements by buffer position, and DL4J hands over
+     * masks in 'f' order and activations as permuted views.
+     */
     private INDArray masked(INDArray x, INDArray mask) {
         if (mask == null) {
             return x;
         }
-        if (Arrays.equals(mask.shape(), x.shape())) {
-            return x.muli(mask.castTo(x.dataType()));
+        INDArray y = x.ordering() == 'c' && !x.isView() ? x : x.dup('c');
+        INDArray m = mask.castTo(y.dataType()).dup('c');
+        long mb = y.size(0);
+        if (Arrays.equals(m.shape(), y.shape())) {
+            return y.muli(m);
         }
-        INDArray m = mask.castTo(x.dataType());
-        long mb = x.size(0);
-        if (x.rank() == 3 && m.rank() == 2 && m.size(0) == mb) {
-            boolean nwc = layerConf().getRnnDataFormat() == RNNFormat.NWC;
-            return Broadcast.mul(x, m, x, 0, nwc ? 1 : 2);
+        if (y.rank() == 3 && m.rank() == 2 && m.size(0) == mb && m.size(1) == y.size(2)
+                && layerConf().getRnnDataFormat() == RNNFormat.NCW) {
+            return Broadcast.mul(y, m, y, 0, 2);
+        }
+        if (y.rank() == 3 && m.rank() == 2 && m.size(0) == mb && m.size(1) == y.size(1)
+                && layerConf().getRnnDataFormat() == RNNFormat.NWC) {
+            return Broadcast.mul(y, m, y, 0, 1);
         }
         if (m.length() == mb) {   // one value per example: [mb], [mb, 1], [mb, 1, 1, 1], ...
-            return Broadcast.mul(x, m.reshape(mb), x, 0);
+            return Broadcast.mul(y, m.reshape(mb), y, 0);
         }
-        if (m.rank() == x.rank()) {
-            return x.muli(m.broadcast(x.shape()));
+        if (m.rank() == y.rank()) {
+            return y.muli(m.broadcast(y.shape()));
         }
         throw new IllegalStateException("ActivityRegularization layer '" + layerConf().getLayerName()
                 + "' cannot apply a mask of shape " + Arrays.toString(mask.shape()) + " to input of shape "

@@ -203,7 +203,7 @@ public final class L2SP implements Regularization {
         INDArray f = flatCache;
         if (f == null || f.dataType() != dataType) {
             try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
-                f = reference.castTo(dataType).dup(paramOrder).reshape(paramOrder, reference.length());
+                f = reference.castTo(dataType).dup(paramOrder).reshape(paramOrder, new long[] {reference.length()});
             }
             flatCache = f;
         }
