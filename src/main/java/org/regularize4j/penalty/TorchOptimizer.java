@@ -2,7 +2,6 @@ package org.regularize4j.penalty;
 
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.regularization.Regularization;
-import org.nd4j.linalg.schedule.FixedSchedule;
 import org.nd4j.linalg.schedule.ISchedule;
 import org.regularize4j.util.Checks;
 
@@ -50,8 +49,8 @@ public final class TorchOptimizer implements Serializable {
 
     /** PyTorch's {@code AdamW(lr, weight_decay)} with default betas (0.9, 0.999) and eps 1e-8. */
     public static TorchOptimizer adamW(double lr, double weightDecay) {
-        return adamW(fixed("lr", lr), TorchAdam.DEFAULT_BETA1, TorchAdam.DEFAULT_BETA2, TorchAdam.DEFAULT_EPSILON,
-                weightDecay);
+        return new TorchOptimizer(new TorchAdam(lr, TorchAdam.DEFAULT_BETA1, TorchAdam.DEFAULT_BETA2,
+                TorchAdam.DEFAULT_EPSILON), decay(weightDecay) ? new DecoupledWeightDecay(weightDecay) : null);
     }
 
     /** AdamW under a learning-rate schedule. */
@@ -72,7 +71,8 @@ public final class TorchOptimizer implements Serializable {
 
     /** SGDW: {@code SGD(lr, momentum)} with decoupled decay {@code w <- w - lr * weightDecay * w}. */
     public static TorchOptimizer sgdW(double lr, double momentum, double weightDecay) {
-        return sgdW(fixed("lr", lr), momentum, false, weightDecay);
+        return new TorchOptimizer(new TorchSgd(lr, momentum, false),
+                decay(weightDecay) ? new DecoupledWeightDecay(weightDecay) : null);
     }
 
     /** SGDW under a learning-rate schedule, optionally with Nesterov momentum. */
@@ -83,17 +83,14 @@ public final class TorchOptimizer implements Serializable {
 
     /** PyTorch's {@code SGD(lr, momentum, nesterov, weight_decay)}: coupled L2 ({@link L2Penalty}). */
     public static TorchOptimizer sgd(double lr, double momentum, boolean nesterov, double weightDecay) {
-        return sgd(fixed("lr", lr), momentum, nesterov, weightDecay);
+        return new TorchOptimizer(new TorchSgd(lr, momentum, nesterov),
+                decay(weightDecay) ? new L2Penalty(weightDecay) : null);
     }
 
     /** As {@link #sgd(double, double, boolean, double)} under a learning-rate schedule. */
     public static TorchOptimizer sgd(ISchedule lr, double momentum, boolean nesterov, double weightDecay) {
         return new TorchOptimizer(new TorchSgd(lr, momentum, nesterov),
                 decay(weightDecay) ? new L2Penalty(weightDecay) : null);
-    }
-
-    private static ISchedule fixed(String name, double value) {
-        return new FixedSchedule(Checks.nonNegative(name, value));
     }
 
     private static boolean decay(double weightDecay) {
