@@ -321,6 +321,12 @@ abstract class LayerAccess {
         void restore(Object snapshot) {
         }
 
+        /** DL4J neither updates nor penalizes frozen parameters, whatever lists the wrapped layer holds. */
+        @Override
+        List<Regularization> read(String param) {
+            return Collections.emptyList();
+        }
+
         @Override
         String whyNotWritable(String param) {
             return "the layer is frozen";

@@ -218,9 +218,14 @@ public final class RegularizationPolicy implements Serializable {
             this.name = name;
             this.index = index;
             this.layer = layer;
-            this.access = LayerAccess.of(layer);
             this.shapes = shapes;
             this.live = live;
+            // TransferLearning freezes a live layer by wrapping the implementation, whose conf() still returns the
+            // unfrozen layer configuration: recognise the wrapper.
+            boolean frozenImpl = live instanceof org.deeplearning4j.nn.layers.FrozenLayer
+                    || live instanceof org.deeplearning4j.nn.layers.FrozenLayerWithBackprop;
+            LayerAccess a = LayerAccess.of(layer);
+            this.access = frozenImpl && !a.isFrozen() ? new LayerAccess.Frozen(layer, a) : a;
         }
     }
 
