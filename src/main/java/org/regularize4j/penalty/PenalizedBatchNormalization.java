@@ -23,9 +23,11 @@ import java.util.Objects;
  * penalized. Lists merged in from DL4J's global configuration are ignored, as in the stock layer: only what is
  * set here (usually by a policy) applies.
  *
+ * <p>Build it from a configured BatchNormalization with {@link #of(BatchNormalization)} (BatchNormalization's
+ * builder methods return that builder, so a builder subclass could not keep the type through a chain).
+ *
  * <pre>{@code
- * PenalizedBatchNormalization bn = new PenalizedBatchNormalization.Builder().nOut(16).build();
- * PenalizedBatchNormalization same = PenalizedBatchNormalization.of(new BatchNormalization.Builder().nOut(16).build());
+ * PenalizedBatchNormalization bn = PenalizedBatchNormalization.of(new BatchNormalization.Builder().nOut(16).build());
  * RegularizationPolicy decayNormsToo = RegularizationPolicy.builder()
  *         .penalize(Selector.kinds(ParamKind.WEIGHT, ParamKind.NORM), new L2Penalty(1e-4))
  *         .build();
@@ -131,19 +133,5 @@ public class PenalizedBatchNormalization extends BatchNormalization implements P
     @Override
     public String toString() {
         return "Penalized" + super.toString() + "(regularizationByParam=" + regularizationByParam + ")";
-    }
-
-    /**
-     * BatchNormalization's builder, building a {@link PenalizedBatchNormalization}.
-     *
-     * <pre>{@code
-     * PenalizedBatchNormalization bn = new PenalizedBatchNormalization.Builder().nOut(32).decay(0.99).build();
-     * }</pre>
-     */
-    public static class Builder extends BatchNormalization.Builder {
-        @Override
-        public PenalizedBatchNormalization build() {
-            return PenalizedBatchNormalization.of(super.build());
-        }
     }
 }

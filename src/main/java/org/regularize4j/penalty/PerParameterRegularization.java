@@ -13,7 +13,7 @@ import java.util.List;
  * penalties (and its own {@link L2SP} instance).
  *
  * <pre>{@code
- * PenalizedBatchNormalization bn = new PenalizedBatchNormalization.Builder().nOut(8).build();
+ * PenalizedBatchNormalization bn = PenalizedBatchNormalization.of(new BatchNormalization.Builder().nOut(8).build());
  * bn.setRegularizationByParam("gamma", List.of(new L2Penalty(1e-5)));
  * List<Regularization> penalties = bn.getRegularizationByParam("gamma");   // [L2Penalty(l2=1.0E-5)]
  * }</pre>

@@ -43,6 +43,15 @@ final class TestNets {
                                                     IUpdater updater, DataType dtype,
                                                     Consumer<NeuralNetConfiguration.Builder> globalConfig,
                                                     Function<BatchNormalization, Layer> batchNorm) {
+        return resnetConf(channels, size, width, blocks, classes, updater, dtype, globalConfig, batchNorm, null);
+    }
+
+    /** As above, with an optional layer "act" between the pooling and the classifier. */
+    static ComputationGraphConfiguration resnetConf(int channels, int size, int width, int blocks, int classes,
+                                                    IUpdater updater, DataType dtype,
+                                                    Consumer<NeuralNetConfiguration.Builder> globalConfig,
+                                                    Function<BatchNormalization, Layer> batchNorm,
+                                                    Layer beforeClassifier) {
         NeuralNetConfiguration.Builder global = new NeuralNetConfiguration.Builder().seed(42).dataType(dtype)
                 .updater(updater).convolutionMode(ConvolutionMode.Same);
         if (globalConfig != null) {
@@ -68,9 +77,14 @@ final class TestNets {
                     .addLayer(p + "out", new ActivationLayer(Activation.RELU), p + "add");
             prev = p + "out";
         }
-        return b.addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), prev)
-                .addLayer("fc", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(classes)
-                        .activation(Activation.SOFTMAX).build(), "pool")
+        b.addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), prev);
+        String last = "pool";
+        if (beforeClassifier != null) {
+            b.addLayer("act", beforeClassifier, "pool");
+            last = "act";
+        }
+        return b.addLayer("fc", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(classes)
+                        .activation(Activation.SOFTMAX).build(), last)
                 .setOutputs("fc").build();
     }
 
