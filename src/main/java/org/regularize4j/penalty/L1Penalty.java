@@ -19,7 +19,7 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
  * penalty itself, so the network's score is data loss + {@code l1 * sum|w|}.
  *
  * <pre>{@code
- * DenseLayer layer = new DenseLayer.Builder().nIn(4).nOut(3)
+ * Layer layer = new DenseLayer.Builder().nIn(4).nOut(3)
  *         .regularization(List.of(new L1Penalty(1e-4))).build();
  * }</pre>
  */

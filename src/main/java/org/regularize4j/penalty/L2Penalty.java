@@ -18,7 +18,7 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
  * {@link DecoupledWeightDecay}.
  *
  * <pre>{@code
- * ConvolutionLayer conv = new ConvolutionLayer.Builder(3, 3).nIn(3).nOut(8)
+ * Layer conv = new ConvolutionLayer.Builder(3, 3).nIn(3).nOut(8)
  *         .regularization(List.of(new L2Penalty(5e-4))).build();
  * }</pre>
  */

@@ -28,7 +28,13 @@ import java.util.Objects;
 public final class Rule implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    /** What a rule does to the penalties of the parameters it selects. */
+    /**
+     * What a rule does to the penalties of the parameters it selects.
+     *
+     * <pre>{@code
+     * Rule.Action action = Rule.exempt(Selector.kinds(ParamKind.BIAS)).getAction();   // EXEMPT
+     * }</pre>
+     */
     public enum Action {
         /** Replace the penalties with the rule's. */
         PENALIZE,
