@@ -102,6 +102,35 @@ class SparsityTest {
         return r;
     }
 
+    private static int savedThreads;
+    private static int savedMasterThreads;
+    private static int savedOmpThreads;
+    private static int savedBlasThreads;
+
+    /**
+     * Tiny matrices, hundreds of steps: one native thread is as fast, and spares the test the OpenMP spin-waits
+     * that made it ten times slower on a shared 2-core machine whose other core was busy (restored afterwards).
+     */
+    @org.junit.jupiter.api.BeforeAll
+    static void oneThread() {
+        savedThreads = Nd4j.getEnvironment().maxThreads();
+        savedMasterThreads = Nd4j.getEnvironment().maxMasterThreads();
+        savedOmpThreads = org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().ompGetMaxThreads();
+        savedBlasThreads = Nd4j.factory().blas().getMaxThreads();
+        Nd4j.getEnvironment().setMaxThreads(1);
+        Nd4j.getEnvironment().setMaxMasterThreads(1);
+        org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(1);
+        Nd4j.factory().blas().setMaxThreads(1);
+    }
+
+    @org.junit.jupiter.api.AfterAll
+    static void restoreThreads() {
+        Nd4j.getEnvironment().setMaxThreads(savedThreads);
+        Nd4j.getEnvironment().setMaxMasterThreads(savedMasterThreads);
+        org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(savedOmpThreads);
+        Nd4j.factory().blas().setMaxThreads(savedBlasThreads);
+    }
+
     @Test
     void proximalL1GivesExactZerosWhereL1PenaltyGivesAlmostNone() {
         double l1 = 2e-2;
