@@ -106,7 +106,7 @@ public final class PenaltyTable {
             return scores.clone();
         }
 
-        /** "#2" for the deciding rule, "" if none or read from a network. */
+        /** "#2" (or "#1,#3") for the rules that decided, "" if none or read from a network. */
         public String getDecidedBy() {
             return decidedBy;
         }
@@ -175,7 +175,7 @@ public final class PenaltyTable {
                 List<Regularization> l = pp.penalties();
                 double[] scores = ref.live == null ? nan(l.size()) : scores(ref, p, l);
                 rows.add(new Row(ref.name, ref.layer.getClass().getSimpleName(), p, pp.info.kind(), shape, l, scores,
-                        pp.decidingRule < 0 ? "" : "#" + (pp.decidingRule + 1), ref.access.isFrozen()));
+                        pp.rulesText(), ref.access.isFrozen()));
             }
         }
         return new PenaltyTable(rows, net == null ? new LinkedHashMap<>()

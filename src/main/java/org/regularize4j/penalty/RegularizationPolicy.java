@@ -260,16 +260,26 @@ public final class RegularizationPolicy implements Serializable {
             }
             return l;
         }
+
+        /** "#1,#3": the rules the penalties come from, or the exempting rule; "" if no rule selected it. */
+        String rulesText() {
+            List<String> l = new ArrayList<>();
+            for (Entry e : entries) {
+                String r = "#" + (e.ruleIndex + 1);
+                if (!l.contains(r)) {
+                    l.add(r);
+                }
+            }
+            if (l.isEmpty() && decidingRule >= 0) {
+                l.add("#" + (decidingRule + 1));
+            }
+            return String.join(",", l);
+        }
     }
 
     /** The plan of a whole network. */
     static final class Plan {
-        final List<Rule> rules;
         final List<ParamPlan> params = new ArrayList<>();
-
-        Plan(List<Rule> rules) {
-            this.rules = rules;
-        }
     }
 
     String quote(int ruleIndex) {
@@ -277,7 +287,7 @@ public final class RegularizationPolicy implements Serializable {
     }
 
     Plan plan(List<LayerRef> layers) {
-        Plan plan = new Plan(rules);
+        Plan plan = new Plan();
         int[] matches = new int[rules.size()];
         for (LayerRef ref : layers) {
             for (String param : ref.access.paramNames()) {

@@ -20,9 +20,7 @@ import org.deeplearning4j.nn.transferlearning.TransferLearning;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.nd4j.linalg.schedule.ScheduleType;
@@ -199,9 +197,5 @@ class DocsExamplesTest {
         for (String b : blocks) {
             assertTrue(self.contains(JavadocExamplesTest.normalize(b)), "docs example not copied verbatim:\n" + b);
         }
-    }
-
-    static INDArray unused() {
-        return Nd4j.empty();
     }
 }

@@ -21,7 +21,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.NoOp;
-import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 
 import java.util.function.Function;
@@ -159,9 +158,5 @@ class PenaltyGradientCheckTest {
                 org.nd4j.linalg.indexing.NDArrayIndex.all()).assign(1.0);
         assertTrue(GradientCheckUtil.checkGradients(new GradientCheckUtil.MLNConfig().net(net).input(x).labels(y)
                 .epsilon(1e-6).maxRelError(1e-5).minAbsoluteError(1e-9)));
-    }
-
-    static Regularization[] none() {
-        return new Regularization[0];
     }
 }
