@@ -3,8 +3,6 @@ package org.regularize4j.penalty;
 import org.deeplearning4j.nn.conf.layers.Layer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
-import java.util.Arrays;
-
 /**
  * One parameter of one layer, as a {@link RegularizationPolicy} sees it while it applies its rules: the layer's
  * name, index and configuration, the parameter's key within the layer ({@code "W"}, {@code "b"},
@@ -82,9 +80,5 @@ public final class ParamInfo {
     public String toString() {
         return "layer '" + layerName + "' (" + layer.getClass().getSimpleName() + ") parameter '" + paramName + "' ["
                 + kind + "]";
-    }
-
-    static String shapeText(long[] shape) {
-        return Arrays.toString(shape);
     }
 }
