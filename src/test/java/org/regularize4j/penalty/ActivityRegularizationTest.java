@@ -23,6 +23,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -46,6 +47,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code (l1 * sum|a| + l2 * sum a²) / batchSize}; padded steps do not count; no division without mini-batch
  * mode.
  */
+@ExtendWith(SingleThreadedNd4j.class)
 class ActivityRegularizationTest {
     private static final int MB = 5;
     private static final int T = 4;

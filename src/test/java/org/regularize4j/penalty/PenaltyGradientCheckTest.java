@@ -15,6 +15,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -35,6 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Post-updater penalties (DecoupledWeightDecay, ProximalL1) are not gradient-checkable and are tested by exact
  * updates instead.
  */
+@ExtendWith(SingleThreadedNd4j.class)
 class PenaltyGradientCheckTest {
     private static DataType savedDefault;
 

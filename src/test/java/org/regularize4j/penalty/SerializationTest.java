@@ -14,6 +14,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.util.ModelSerializer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -47,6 +48,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * appear in the JSON), Java serialization round trip, and ModelSerializer save/load of networks using them
  * (configuration equal, outputs equal, and training continues identically, so updater state round-trips too).
  */
+@ExtendWith(SingleThreadedNd4j.class)
 class SerializationTest {
     private static final ObjectMapper JSON = NeuralNetConfiguration.mapper();
 

@@ -7,6 +7,7 @@ import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -30,6 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (measured 85.2%, asserted more than 75%); the subgradient L1 penalty with almost none (measured 0.0%, asserted
  * under 1%), at comparable test accuracy (measured 95.6% and 95.5%; asserted within 3 points, both above 90%).
  */
+@ExtendWith(SingleThreadedNd4j.class)
 class SparsityTest {
     private static final Logger log = LoggerFactory.getLogger(SparsityTest.class);
     private static final int FEATURES = 30;
@@ -100,35 +102,6 @@ class SparsityTest {
         Evaluation e = net.evaluate(new ListDataSetIterator<>(test.asList(), 256));
         r.accuracy = e.accuracy();
         return r;
-    }
-
-    private static int savedThreads;
-    private static int savedMasterThreads;
-    private static int savedOmpThreads;
-    private static int savedBlasThreads;
-
-    /**
-     * Tiny matrices, hundreds of steps: one native thread is as fast, and spares the test the OpenMP spin-waits
-     * that made it ten times slower on a shared 2-core machine whose other core was busy (restored afterwards).
-     */
-    @org.junit.jupiter.api.BeforeAll
-    static void oneThread() {
-        savedThreads = Nd4j.getEnvironment().maxThreads();
-        savedMasterThreads = Nd4j.getEnvironment().maxMasterThreads();
-        savedOmpThreads = org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().ompGetMaxThreads();
-        savedBlasThreads = Nd4j.factory().blas().getMaxThreads();
-        Nd4j.getEnvironment().setMaxThreads(1);
-        Nd4j.getEnvironment().setMaxMasterThreads(1);
-        org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(1);
-        Nd4j.factory().blas().setMaxThreads(1);
-    }
-
-    @org.junit.jupiter.api.AfterAll
-    static void restoreThreads() {
-        Nd4j.getEnvironment().setMaxThreads(savedThreads);
-        Nd4j.getEnvironment().setMaxMasterThreads(savedMasterThreads);
-        org.nd4j.nativeblas.NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(savedOmpThreads);
-        Nd4j.factory().blas().setMaxThreads(savedBlasThreads);
     }
 
     @Test
