@@ -214,6 +214,22 @@ class ActivityRegularizationTest {
         assertEquals(expected, net.calcRegularizationScore(true), 1e-12 * expected);
     }
 
+    /** In a ComputationGraph the layer gets the propagated mask too: its penalty is the masked hand value. */
+    @Test
+    void graphPenaltyHonoursTheMask() {
+        ComputationGraph net = graph(Rank.RNN_MASKED, 0.3, 0.4);
+        INDArray x = features(Rank.RNN_MASKED);
+        INDArray m = mask(Rank.RNN_MASKED);
+        net.output(true, new INDArray[] {x}, new INDArray[] {m}, new INDArray[] {m});
+        double layerScore = ((ActivityRegularizationImpl) net.getLayer("act")).getLastScore();
+        INDArray a = net.feedForward(x, true).get("h").mul(m.reshape(MB, 1, T).broadcast(MB, 4, T));
+        double expected = (0.3 * a.norm1Number().doubleValue() + 0.4 * a.mul(a).sumNumber().doubleValue()) / MB;
+        assertEquals(expected, layerScore, 1e-12 * expected);
+        net.output(true, new INDArray[] {x}, null, null);
+        assertTrue(((ActivityRegularizationImpl) net.getLayer("act")).getLastScore() > expected * 1.05,
+                "without the mask the padded steps count");
+    }
+
     @Test
     void paddedStepsDoNotCount() {
         MultiLayerNetwork net = mln(Rank.RNN_MASKED, 0.3, 0.4, true);
