@@ -9,7 +9,6 @@ import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
 import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
-import org.deeplearning4j.nn.conf.layers.samediff.AbstractSameDiffLayer;
 import org.deeplearning4j.nn.conf.layers.wrapper.BaseWrapperLayer;
 import org.deeplearning4j.nn.params.BatchNormalizationParamInitializer;
 import org.nd4j.linalg.learning.regularization.Regularization;
@@ -49,9 +48,6 @@ abstract class LayerAccess {
         }
         if (layer instanceof BaseLayer) {
             return new Base((BaseLayer) layer);
-        }
-        if (layer instanceof AbstractSameDiffLayer) {
-            return new SameDiff((AbstractSameDiffLayer) layer);
         }
         return new ReadOnly(layer);
     }
@@ -179,66 +175,6 @@ abstract class LayerAccess {
             Object[] s = (Object[]) snapshot;
             base.setRegularization((List<Regularization>) s[0]);
             base.setRegularizationBias((List<Regularization>) s[1]);
-        }
-    }
-
-    /** SameDiff layers keep the same two lists as BaseLayer. */
-    static final class SameDiff extends LayerAccess {
-        private final AbstractSameDiffLayer sd;
-
-        SameDiff(AbstractSameDiffLayer layer) {
-            super(layer);
-            this.sd = layer;
-        }
-
-        @Override
-        ParamKind kindOf(String param) {
-            if (layer instanceof ParamKindAware) {
-                ParamKind k = ((ParamKindAware) layer).kindOf(param);
-                if (k != null) {
-                    return k;
-                }
-            }
-            if (sd.getLayerParams() != null && sd.getLayerParams().isWeightParam(param)) {
-                return ParamKind.WEIGHT;
-            }
-            if (sd.getLayerParams() != null && sd.getLayerParams().isBiasParam(param)) {
-                return ParamKind.BIAS;
-            }
-            return ParamKind.OTHER;
-        }
-
-        @Override
-        String groupOf(String param) {
-            if (sd.getLayerParams() != null && sd.getLayerParams().isWeightParam(param)) {
-                return "weights";
-            }
-            if (sd.getLayerParams() != null && sd.getLayerParams().isBiasParam(param)) {
-                return "biases";
-            }
-            return null;
-        }
-
-        @Override
-        void write(String param, List<Regularization> penalties) {
-            if ("weights".equals(groupOf(param))) {
-                sd.setRegularization(new ArrayList<>(penalties));
-            } else {
-                sd.setRegularizationBias(new ArrayList<>(penalties));
-            }
-        }
-
-        @Override
-        Object snapshot() {
-            return new Object[] {copy(sd.getRegularization()), copy(sd.getRegularizationBias())};
-        }
-
-        @Override
-        @SuppressWarnings("unchecked")
-        void restore(Object snapshot) {
-            Object[] s = (Object[]) snapshot;
-            sd.setRegularization((List<Regularization>) s[0]);
-            sd.setRegularizationBias((List<Regularization>) s[1]);
         }
     }
 

@@ -7,7 +7,12 @@ import org.deeplearning4j.nn.conf.layers.BatchNormalization;
 import org.deeplearning4j.nn.conf.layers.ConvolutionLayer;
 import org.deeplearning4j.nn.conf.layers.DenseLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.conf.inputs.InputType;
+import org.deeplearning4j.nn.conf.layers.LSTM;
 import org.deeplearning4j.nn.conf.layers.misc.FrozenLayer;
+import org.deeplearning4j.nn.conf.layers.misc.FrozenLayerWithBackprop;
+import org.deeplearning4j.nn.conf.layers.recurrent.Bidirectional;
+import org.deeplearning4j.nn.conf.layers.recurrent.LastTimeStep;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.nn.transferlearning.FineTuneConfiguration;
@@ -259,6 +264,42 @@ class PolicyTest {
                 .penalize(Selector.layers("b1conv*"), new L2Penalty(1e-3)).build().applyTo(fineTuned));
         assertTrue(e.getMessage().contains("matches no parameter") && e.getMessage().contains("frozen"),
                 e.getMessage());
+    }
+
+    /** Wrapped layers: Bidirectional (both directions written), LastTimeStep (the wrapped LSTM), frozen layers. */
+    @Test
+    void wrappedLayers() {
+        MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(1).updater(new Sgd(0.1)).l2(1e-2)
+                .list()
+                .layer(new Bidirectional(new LSTM.Builder().nOut(4).activation(Activation.TANH).build()))
+                .layer(new LastTimeStep(new LSTM.Builder().nOut(5).activation(Activation.TANH).build()))
+                .layer(new FrozenLayerWithBackprop(new DenseLayer.Builder().nIn(5).nOut(4).build()))
+                .layer(new OutputLayer.Builder().nOut(2).activation(Activation.SOFTMAX).build())
+                .setInputType(InputType.recurrent(3, 6)).build();
+        RegularizationPolicy policy = RegularizationPolicy.standard(WD);
+        policy.applyTo(conf);
+        MultiLayerNetwork net = new MultiLayerNetwork(conf);
+        net.init();
+        Bidirectional bidi = (Bidirectional) conf.getConf(0).getLayer();
+        for (org.deeplearning4j.nn.conf.layers.Layer direction : List.of(bidi.getFwd(), bidi.getBwd())) {
+            assertEquals(List.of(new L2Penalty(WD)), direction.getRegularizationByParam("W"));
+            assertEquals(List.of(new L2Penalty(WD)), direction.getRegularizationByParam("RW"));
+            assertEquals(List.of(), direction.getRegularizationByParam("b"));
+        }
+        LastTimeStep last = (LastTimeStep) conf.getConf(1).getLayer();
+        assertEquals(List.of(new L2Penalty(WD)), last.getUnderlying().getRegularizationByParam("RW"));
+        Map<String, List<Regularization>> table = PenaltyTable.of(net).penaltiesByParam();
+        assertEquals(List.of(new L2Penalty(WD)), table.get("layer0/bW"));
+        assertEquals(List.of(), table.get("layer0/bb"));
+        assertEquals(List.of(), table.get("layer2/W"), "frozen");
+        assertTrue(PenaltyTable.of(net).rows().stream().filter(r -> r.getLayer().equals("layer2"))
+                .allMatch(PenaltyTable.Row::isFrozen));
+        assertEquals(PenaltyTable.of(net).rows(), policy.describe(net).rows());
+        // The score DL4J computes is the table's total (both directions of the Bidirectional layer included).
+        DataSet ds = new DataSet(org.nd4j.linalg.factory.Nd4j.rand(DataType.FLOAT, 3, 3, 6),
+                org.nd4j.linalg.factory.Nd4j.createFromArray(new float[][] {{1, 0}, {0, 1}, {1, 0}}));
+        net.fit(ds);
+        assertEquals(PenaltyTable.of(net).total(), net.calcRegularizationScore(true), 1e-6);
     }
 
     @Test
