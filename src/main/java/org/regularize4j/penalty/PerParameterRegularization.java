@@ -10,7 +10,9 @@ import java.util.List;
  * list with {@link #setRegularizationByParam}, and checks that {@code getRegularizationByParam(paramName)}
  * returns exactly that list afterwards. {@link PenalizedBatchNormalization} is one; a custom residual block
  * holding conv and batch-norm parameters should be another, so that every parameter can get its own
- * penalties (and its own {@link L2SP} instance).
+ * penalties (and its own {@link L2SP} instance). {@link PenalizedBatchNormalization} shows what such a layer
+ * needs: a {@code Map<String, List<Regularization>>} field annotated {@code @JsonProperty} (so that the lists
+ * survive JSON and ModelSerializer), a deep copy in {@code clone()}, and the map in {@code equals}.
  *
  * <pre>{@code
  * PenalizedBatchNormalization bn = PenalizedBatchNormalization.of(new BatchNormalization.Builder().nOut(8).build());
