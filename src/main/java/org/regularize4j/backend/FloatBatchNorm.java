@@ -2,21 +2,19 @@ package org.regularize4j.backend;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 import java.nio.FloatBuffer;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.RecursiveAction;
-import java.util.function.IntConsumer;
 
 /**
  * Batch normalization over (N, H, W) for float32 NCHW arrays, with an optional fused ReLU, written in Java
- * over the arrays' native memory and run on all cores.
+ * over the arrays' native memory.
  *
  * <p>Why: in ND4J M2.1 the per-channel reductions over dimensions (0, 2, 3) and libnd4j's
  * {@code batchnorm_bp} cost about 10x what PyTorch pays for a training-mode batch norm (measured on
  * [64, 16, 32, 32]: 11 ms against 1.2 ms for forward + backward), which made batch norm, not convolution, the
  * bulk of a ResNet step. Two passes over the data per direction, each a simple loop the JIT vectorizes,
- * bring it to about 3 ms. Statistics use shifted sums (shift = the channel's first value) accumulated in
+ * bring it to about 2 ms on one thread. Statistics use shifted sums (shift = the channel's first value) accumulated in
  * double across blocks of float partial sums, so a large mean does not cancel the variance.
  *
  * <p>The libnd4j kernels in {@link NativeOps} remain the reference and the path for double precision; a test
@@ -31,8 +29,6 @@ import java.util.function.IntConsumer;
  * }</pre>
  */
 public final class FloatBatchNorm {
-    private static final ForkJoinPool POOL = new ForkJoinPool(Runtime.getRuntime().availableProcessors());
-
     private FloatBatchNorm() {
     }
 
@@ -40,6 +36,17 @@ public final class FloatBatchNorm {
     public static boolean supports(INDArray... arrays) {
         for (INDArray a : arrays) {
             if (a.dataType() != DataType.FLOAT || a.rank() != 4 || !NativeOps.isCContiguous(a)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether the element-wise kernels apply: float32, 'c'-contiguous, same length. */
+    public static boolean supportsFlat(INDArray... arrays) {
+        for (INDArray a : arrays) {
+            if (a.dataType() != DataType.FLOAT || !NativeOps.isCContiguous(a) || a.length() != arrays[0].length()
+                    || a.length() > Integer.MAX_VALUE) {
                 return false;
             }
         }
@@ -55,36 +62,50 @@ public final class FloatBatchNorm {
         int n = (int) x.size(0);
         int c = (int) x.size(1);
         int hw = (int) (x.size(2) * x.size(3));
+        int example = c * hw;
         FloatBuffer xb = buffer(x);
-        long count = (long) n * hw;
-        parallel(c, ch -> {
-            float shift = xb.get(ch * hw);
-            double s = 0;
-            double q = 0;
-            for (int i = 0; i < n; i++) {
-                int off = (i * c + ch) * hw;
-                float s0 = 0, s1 = 0, q0 = 0, q1 = 0;
+        float[] xr = scratch(0, example);
+        float[] shift = new float[c];
+        xb.get(0, xr, 0, example);
+        for (int ch = 0; ch < c; ch++) {
+            shift[ch] = xr[ch * hw];   // shifted sums: a large mean does not cancel the variance
+        }
+        double[] s = new double[c];
+        double[] q = new double[c];
+        for (int i = 0; i < n; i++) {
+            xb.get(i * example, xr, 0, example);
+            for (int ch = 0; ch < c; ch++) {
+                float m = shift[ch];
+                int off = ch * hw;
+                float s0 = 0, s1 = 0, s2 = 0, s3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0;
                 int k = 0;
-                for (; k + 1 < hw; k += 2) {
-                    float a = xb.get(off + k) - shift;
-                    float b = xb.get(off + k + 1) - shift;
-                    s0 += a;
-                    s1 += b;
-                    q0 += a * a;
-                    q1 += b * b;
+                for (; k + 3 < hw; k += 4) {
+                    float a0 = xr[off + k] - m, a1 = xr[off + k + 1] - m;
+                    float a2 = xr[off + k + 2] - m, a3 = xr[off + k + 3] - m;
+                    s0 += a0;
+                    s1 += a1;
+                    s2 += a2;
+                    s3 += a3;
+                    q0 += a0 * a0;
+                    q1 += a1 * a1;
+                    q2 += a2 * a2;
+                    q3 += a3 * a3;
                 }
-                if (k < hw) {
-                    float a = xb.get(off + k) - shift;
-                    s0 += a;
-                    q0 += a * a;
+                for (; k < hw; k++) {
+                    float a0 = xr[off + k] - m;
+                    s0 += a0;
+                    q0 += a0 * a0;
                 }
-                s += (double) s0 + s1;
-                q += (double) q0 + q1;
+                s[ch] += (double) s0 + s1 + s2 + s3;
+                q[ch] += (double) q0 + q1 + q2 + q3;
             }
-            double m = s / count;
-            mean[ch] = shift + m;
-            var[ch] = Math.max(0.0, q / count - m * m);
-        });
+        }
+        long count = (long) n * hw;
+        for (int ch = 0; ch < c; ch++) {
+            double m = s[ch] / count;
+            mean[ch] = shift[ch] + m;
+            var[ch] = Math.max(0.0, q[ch] / count - m * m);
+        }
         normalize(x, mean, var, gamma, beta, eps, relu, y);
     }
 
@@ -94,116 +115,197 @@ public final class FloatBatchNorm {
         int n = (int) x.size(0);
         int c = (int) x.size(1);
         int hw = (int) (x.size(2) * x.size(3));
+        int example = c * hw;
         float[] scale = new float[c];
         float[] shift = new float[c];
+        double[] gammaValues = gamma.toDoubleVector();
+        double[] betaValues = beta.toDoubleVector();
         for (int ch = 0; ch < c; ch++) {
-            double s = gamma.getDouble(ch) / Math.sqrt(var[ch] + eps);
-            scale[ch] = (float) s;
-            shift[ch] = (float) (beta.getDouble(ch) - mean[ch] * s);
+            double sc = gammaValues[ch] / Math.sqrt(var[ch] + eps);
+            scale[ch] = (float) sc;
+            shift[ch] = (float) (betaValues[ch] - mean[ch] * sc);
         }
         FloatBuffer xb = buffer(x);
         FloatBuffer yb = buffer(y);
-        parallel(n * c, nc -> {
-            int off = nc * hw;
-            float a = scale[nc % c];
-            float b = shift[nc % c];
-            if (relu) {
-                for (int k = 0; k < hw; k++) {
-                    yb.put(off + k, Math.max(0f, xb.get(off + k) * a + b));
-                }
-            } else {
-                for (int k = 0; k < hw; k++) {
-                    yb.put(off + k, xb.get(off + k) * a + b);
+        float[] run = scratch(0, example);
+        for (int i = 0; i < n; i++) {
+            xb.get(i * example, run, 0, example);
+            for (int ch = 0; ch < c; ch++) {
+                float a = scale[ch];
+                float b = shift[ch];
+                int from = ch * hw;
+                int to = from + hw;
+                if (relu) {
+                    for (int k = from; k < to; k++) {
+                        // (v + 2^-100) - 2^-100 rounds values below 2^-124 (denormals) to 0 or 2^-124 and
+                        // leaves the rest exact to 2^-24 relative: every output is 0 or >= 2^-124 (reluMask)
+                        run[k] = Math.max(0f, (run[k] * a + b + FLUSH) - FLUSH);
+                    }
+                } else {
+                    for (int k = from; k < to; k++) {
+                        run[k] = run[k] * a + b;
+                    }
                 }
             }
-        });
+            yb.put(i * example, run, 0, example);
+        }
     }
 
     /**
      * Training backward from the gradient {@code dy} at the output. With {@code relu}, {@code y} is the
-     * forward output and the gradient passes where {@code y > 0}. Writes {@code dx} and the per-channel
-     * {@code dGamma}, {@code dBeta} (rank-1 views of length C).
+     * forward output of {@link #normalize} and the gradient passes where {@code y > 0}. Writes {@code dx} and
+     * the per-channel {@code dGamma}, {@code dBeta} (rank-1 views of length C).
      */
     public static void backward(INDArray x, INDArray y, boolean relu, INDArray dy, double[] mean, double[] var,
                                 INDArray gamma, double eps, INDArray dx, INDArray dGamma, INDArray dBeta) {
         int n = (int) x.size(0);
         int c = (int) x.size(1);
         int hw = (int) (x.size(2) * x.size(3));
+        int example = c * hw;
         FloatBuffer xb = buffer(x);
         FloatBuffer yb = relu ? buffer(y) : null;
         FloatBuffer db = buffer(dy);
         FloatBuffer dxb = buffer(dx);
+        float[] xr = scratch(0, example);
+        float[] gr = scratch(1, example);
+        float[] yr = scratch(2, example);
+        float[] meanF = new float[c];
+        for (int ch = 0; ch < c; ch++) {
+            meanF[ch] = (float) mean[ch];
+        }
         double[] sumDy = new double[c];
-        double[] sumDyXhat = new double[c];
-        // pass 1, per channel: g = dy masked by the ReLU (kept in dx as scratch), sum(g), sum(g * (x - mean))
-        parallel(c, ch -> {
-            float m = (float) mean[ch];
-            double sd = 0;
-            double sdx = 0;
-            for (int i = 0; i < n; i++) {
-                int off = (i * c + ch) * hw;
-                if (relu) {
-                    for (int k = 0; k < hw; k++) {
-                        // branch-free "y > 0 ? dy : 0": y >= +0 is a ReLU output, so its bits are 0 exactly
-                        // when y == 0; a data-dependent branch here mispredicts half the time (10x slower)
-                        int positive = (Float.floatToRawIntBits(yb.get(off + k)) + 0x7FFFFFFF) >>> 31;
-                        dxb.put(off + k, db.get(off + k) * positive);
-                    }
-                }
-                FloatBuffer gb = relu ? dxb : db;
+        double[] sumDyXc = new double[c];
+        // pass 1: g = dy masked by the ReLU (kept in dx for pass 2); per channel sum(g), sum(g * (x - mean))
+        for (int i = 0; i < n; i++) {
+            int base = i * example;
+            xb.get(base, xr, 0, example);
+            db.get(base, gr, 0, example);
+            if (relu) {
+                yb.get(base, yr, 0, example);
+                reluMask(yr, gr, example);
+                dxb.put(base, gr, 0, example);
+            }
+            for (int ch = 0; ch < c; ch++) {
+                float m = meanF[ch];
+                int off = ch * hw;
                 float s0 = 0, s1 = 0, s2 = 0, s3 = 0, t0 = 0, t1 = 0, t2 = 0, t3 = 0;
                 int k = 0;
                 for (; k + 3 < hw; k += 4) {
-                    float g0 = gb.get(off + k), g1 = gb.get(off + k + 1);
-                    float g2 = gb.get(off + k + 2), g3 = gb.get(off + k + 3);
-                    s0 += g0;
-                    s1 += g1;
-                    s2 += g2;
-                    s3 += g3;
-                    t0 += g0 * (xb.get(off + k) - m);
-                    t1 += g1 * (xb.get(off + k + 1) - m);
-                    t2 += g2 * (xb.get(off + k + 2) - m);
-                    t3 += g3 * (xb.get(off + k + 3) - m);
+                    int p = off + k;
+                    s0 += gr[p];
+                    s1 += gr[p + 1];
+                    s2 += gr[p + 2];
+                    s3 += gr[p + 3];
+                    t0 += gr[p] * (xr[p] - m);
+                    t1 += gr[p + 1] * (xr[p + 1] - m);
+                    t2 += gr[p + 2] * (xr[p + 2] - m);
+                    t3 += gr[p + 3] * (xr[p + 3] - m);
                 }
                 for (; k < hw; k++) {
-                    float g = gb.get(off + k);
-                    s0 += g;
-                    t0 += g * (xb.get(off + k) - m);
+                    s0 += gr[off + k];
+                    t0 += gr[off + k] * (xr[off + k] - m);
                 }
-                sd += (double) s0 + s1 + s2 + s3;
-                sdx += (double) t0 + t1 + t2 + t3;
+                sumDy[ch] += (double) s0 + s1 + s2 + s3;
+                sumDyXc[ch] += (double) t0 + t1 + t2 + t3;
             }
-            sumDy[ch] = sd;
-            sumDyXhat[ch] = sdx / Math.sqrt(var[ch] + eps);   // sum of g * xhat
-        });
+        }
         long count = (long) n * hw;
         float[] k1 = new float[c];
         float[] k2 = new float[c];
         float[] k3 = new float[c];
+        double[] sumDyXhat = new double[c];
+        double[] gammaValues = gamma.toDoubleVector();
         for (int ch = 0; ch < c; ch++) {
             double invStd = 1.0 / Math.sqrt(var[ch] + eps);
-            double g = gamma.getDouble(ch);
+            sumDyXhat[ch] = sumDyXc[ch] * invStd;
             // dx = g·invStd·(dy − mean(dy) − xhat·mean(dy·xhat)),  xhat = (x − mean)·invStd
-            double a = g * invStd;
+            double a = gammaValues[ch] * invStd;
             double b = -a * invStd * sumDyXhat[ch] / count;
             k1[ch] = (float) a;
             k2[ch] = (float) b;
             k3[ch] = (float) (-a * sumDy[ch] / count - b * mean[ch]);
-            dGamma.putScalar(ch, sumDyXhat[ch]);
-            dBeta.putScalar(ch, sumDy[ch]);
         }
-        // pass 2: dx = k1·g + k2·x + k3, per (example, channel) run
+        dGamma.assign(Nd4j.createFromArray(sumDyXhat));
+        dBeta.assign(Nd4j.createFromArray(sumDy));
+        // pass 2: dx = k1·g + k2·x + k3
         FloatBuffer gb = relu ? dxb : db;
-        parallel(n * c, nc -> {
-            int off = nc * hw;
-            int ch = nc % c;
-            float a = k1[ch];
-            float b = k2[ch];
-            float d = k3[ch];
-            for (int k = 0; k < hw; k++) {
-                dxb.put(off + k, gb.get(off + k) * a + xb.get(off + k) * b + d);
+        for (int i = 0; i < n; i++) {
+            int base = i * example;
+            xb.get(base, xr, 0, example);
+            gb.get(base, gr, 0, example);
+            for (int ch = 0; ch < c; ch++) {
+                float a = k1[ch];
+                float b = k2[ch];
+                float d = k3[ch];
+                int from = ch * hw;
+                int to = from + hw;
+                for (int k = from; k < to; k++) {
+                    gr[k] = gr[k] * a + xr[k] * b + d;
+                }
             }
-        });
+            dxb.put(base, gr, 0, example);
+        }
+    }
+
+    /**
+     * ReLU backward: {@code dx = dy where y > 0, else 0}, from the ReLU's output {@code y}
+     * (float32, 'c'-contiguous, any rank).
+     */
+    public static void reluBackward(INDArray y, INDArray dy, INDArray dx) {
+        int length = (int) y.length();
+        int chunk = 16384;
+        FloatBuffer yb = buffer(y);
+        FloatBuffer db = buffer(dy);
+        FloatBuffer dxb = buffer(dx);
+        float[] yr = scratch(0, chunk);
+        float[] gr = scratch(1, chunk);
+        for (int from = 0; from < length; from += chunk) {
+            int len = Math.min(chunk, length - from);
+            yb.get(from, yr, 0, len);
+            db.get(from, gr, 0, len);
+            exactMask(yr, gr, len);
+            dxb.put(from, gr, 0, len);
+        }
+    }
+
+    /**
+     * {@code g[k] = y[k] > 0 ? g[k] : 0} for outputs of {@link #normalize}'s ReLU, which are 0 or at least
+     * 2^-124: then {@code min(y·2^125, 1)} is exactly that indicator, and the loop vectorizes (a compare does
+     * not, in Java 17: 3x slower).
+     */
+    private static void reluMask(float[] y, float[] g, int len) {
+        for (int k = 0; k < len; k++) {
+            g[k] *= Math.min(y[k] * TWO_POW_125, 1f);
+        }
+    }
+
+    private static final float FLUSH = 0x1p-100f;
+    private static final float TWO_POW_125 = 0x1p125f;
+
+    /**
+     * {@code g[k] = y[k] > 0 ? g[k] : 0} without a data-dependent branch (which mispredicts half the time:
+     * 10x slower). {@code y} holds ReLU outputs, all {@code >= +0}, so its bits are 0 exactly when y == 0.
+     */
+    private static void exactMask(float[] y, float[] g, int len) {
+        for (int k = 0; k < len; k++) {
+            g[k] *= (Float.floatToRawIntBits(y[k]) + 0x7FFFFFFF) >>> 31;
+        }
+    }
+
+    /**
+     * Work arrays of the calling thread. The kernels run on the calling thread on purpose: right after every
+     * libnd4j op its OpenMP worker threads spin-wait (libgomp's default) on the other cores, so Java worker
+     * threads only compete with them (measured inside a training step: two threads no faster than one).
+     */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
+
+    /** A per-thread work array of at least {@code length} floats. */
+    private static float[] scratch(int slot, int length) {
+        float[][] s = SCRATCH.get();
+        if (s[slot].length < length) {
+            s[slot] = new float[length];
+        }
+        return s[slot];
     }
 
     private static FloatBuffer buffer(INDArray a) {
@@ -215,33 +317,4 @@ public final class FloatBatchNorm {
         return b;
     }
 
-    /** Runs {@code body} for 0..count−1 in contiguous chunks, one per core. */
-    private static void parallel(int count, IntConsumer body) {
-        int chunks = Math.min(count, Integer.getInteger("r4j.bnThreads", POOL.getParallelism()));
-        if (chunks <= 1) {
-            for (int i = 0; i < count; i++) {
-                body.accept(i);
-            }
-            return;
-        }
-        RecursiveAction[] tasks = new RecursiveAction[chunks];
-        for (int t = 0; t < chunks; t++) {
-            int from = (int) ((long) count * t / chunks);
-            int to = (int) ((long) count * (t + 1) / chunks);
-            tasks[t] = new RecursiveAction() {
-                @Override
-                protected void compute() {
-                    for (int i = from; i < to; i++) {
-                        body.accept(i);
-                    }
-                }
-            };
-        }
-        POOL.invoke(new RecursiveAction() {
-            @Override
-            protected void compute() {
-                invokeAll(tasks);
-            }
-        });
-    }
 }

@@ -99,9 +99,16 @@ public final class NativeOps {
         return x;
     }
 
-    /** {@code dx = dOut where out > 0, else 0}, from the ReLU's output {@code out}. */
+    /**
+     * {@code dx = dOut where out > 0, else 0}, from the ReLU's output {@code out}. Float32 contiguous arrays
+     * take the Java kernel of {@link FloatBatchNorm} (libnd4j's {@code relu_bp} costs about 4x more).
+     */
     public static INDArray reluBackprop(INDArray out, INDArray dOut, INDArray dx) {
-        Nd4j.exec(new RectifiedLinearDerivative(out, dOut, dx));
+        if (FloatBatchNorm.supportsFlat(out, dOut, dx)) {
+            FloatBatchNorm.reluBackward(out, dOut, dx);
+        } else {
+            Nd4j.exec(new RectifiedLinearDerivative(out, dOut, dx));
+        }
         return dx;
     }
 

@@ -17,8 +17,8 @@ import java.util.Map;
 /**
  * Parameters of a {@link BaseConvBnLayer}: for each {@link ConvBnSpec} unit, in order, the convolution
  * weights {@code <conv>W} ({@code [outC, inC, k, k]}, He-initialized unless the layer sets a weight init),
- * then {@code <bn>Gamma} (1), {@code <bn>Beta} (0), {@code <bn>Mean} (0), {@code <bn>Var} (1). Keys never
- * contain '_' (DL4J's updater splits gradient keys at the last '_').
+ * {@code <bn>Gamma} (1) and {@code <bn>Beta} (0); then for each unit {@code <bn>Mean} (0) and {@code <bn>Var}
+ * (1). Keys never contain '_' (DL4J's updater splits gradient keys at the last '_').
  *
  * <pre>{@code
  * ConvBnLayer stem = new ConvBnLayer.Builder().nIn(3).nOut(16).kernelSize(3).build();
@@ -81,7 +81,10 @@ public final class ConvBnParamInitializer implements ParamInitializer {
     public List<String> paramKeys(Layer layer) {
         List<String> keys = new ArrayList<>();
         for (ConvBnSpec u : units(layer)) {
-            Collections.addAll(keys, u.weightKey(), u.gammaKey(), u.betaKey(), u.meanKey(), u.varKey());
+            Collections.addAll(keys, u.weightKey(), u.gammaKey(), u.betaKey());
+        }
+        for (ConvBnSpec u : units(layer)) {
+            Collections.addAll(keys, u.meanKey(), u.varKey());
         }
         return keys;
     }
@@ -141,12 +144,20 @@ public final class ConvBnParamInitializer implements ParamInitializer {
         INDArray row = flat.reshape(flat.length());
         Map<String, INDArray> out = new LinkedHashMap<>();
         long offset = 0;
+        // trainable parameters first, running statistics last: DL4J then forms one updater block for the
+        // layer's trainable parameters and one for its statistics (NoOp), instead of alternating per unit
         for (ConvBnSpec u : layer.units()) {
             long nW = (long) u.outChannels() * u.inChannels() * u.kernel() * u.kernel();
             out.put(u.weightKey(), row.get(NDArrayIndex.interval(offset, offset + nW))
                     .reshape('c', u.outChannels(), u.inChannels(), u.kernel(), u.kernel()));
             offset += nW;
-            for (String key : new String[] {u.gammaKey(), u.betaKey(), u.meanKey(), u.varKey()}) {
+            for (String key : new String[] {u.gammaKey(), u.betaKey()}) {
+                out.put(key, row.get(NDArrayIndex.interval(offset, offset + u.outChannels())));
+                offset += u.outChannels();
+            }
+        }
+        for (ConvBnSpec u : layer.units()) {
+            for (String key : new String[] {u.meanKey(), u.varKey()}) {
                 out.put(key, row.get(NDArrayIndex.interval(offset, offset + u.outChannels())));
                 offset += u.outChannels();
             }

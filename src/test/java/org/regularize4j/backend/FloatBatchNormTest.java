@@ -1,0 +1,97 @@
+package org.regularize4j.backend;
+
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The Java float kernel against the same computation in double precision with libnd4j's batchnorm_bp
+ * (the reference path): relative errors below 1e-4 (float32 sums over up to 4,096 values per channel).
+ */
+class FloatBatchNormTest {
+
+    @ParameterizedTest(name = "N={0} C={1} H={2} W={3} relu={4} offset={5}")
+    @CsvSource({"8, 4, 5, 5, true, 0", "3, 6, 1, 1, true, 0", "16, 3, 4, 4, false, 0", "4, 5, 6, 7, true, 1000",
+            "2, 2, 32, 32, true, -3"})
+    void matchesTheDoublePrecisionReference(int n, int c, int h, int w, boolean relu, double offset) {
+        Nd4j.getRandom().setSeed(n * 31L + c);
+        INDArray xd = Nd4j.randn(DataType.DOUBLE, n, c, h, w).muli(2).addi(offset);   // large offset: shifted sums
+        INDArray gammaD = Nd4j.rand(DataType.DOUBLE, c).addi(0.5);
+        INDArray betaD = Nd4j.randn(DataType.DOUBLE, c);
+        INDArray dyD = Nd4j.randn(DataType.DOUBLE, n, c, h, w);
+        double eps = 1e-5;
+
+        // reference in double: libnd4j batchnorm, ReLU, relu_bp, batchnorm_bp
+        INDArray mean = xd.mean(0, 2, 3);
+        INDArray var = Nd4j.exec(new org.nd4j.linalg.api.ops.impl.summarystats.Variance(xd, false, 0, 2, 3));
+        INDArray yD = NativeOps.batchNorm(xd, mean, var, gammaD, betaD, eps, xd.ulike());
+        if (relu) {
+            NativeOps.reluInPlace(yD);
+        }
+        INDArray g = relu ? NativeOps.reluBackprop(yD, dyD, dyD.ulike()) : dyD;
+        INDArray dxD = xd.ulike();
+        INDArray dGammaD = gammaD.ulike();
+        INDArray dBetaD = betaD.ulike();
+        NativeOps.batchNormBackprop(xd, mean, var, gammaD, betaD, g, eps, dxD, dGammaD, dBetaD);
+
+        // the float kernel
+        INDArray x = xd.castTo(DataType.FLOAT);
+        INDArray y = x.ulike();
+        double[] m = new double[c];
+        double[] v = new double[c];
+        FloatBatchNorm.forwardTraining(x, gammaD.castTo(DataType.FLOAT), betaD.castTo(DataType.FLOAT), eps, relu, y,
+                m, v);
+        INDArray dx = x.ulike();
+        INDArray dGamma = Nd4j.create(DataType.FLOAT, c);
+        INDArray dBeta = Nd4j.create(DataType.FLOAT, c);
+        FloatBatchNorm.backward(x, y, relu, dyD.castTo(DataType.FLOAT), m, v, gammaD.castTo(DataType.FLOAT), eps, dx,
+                dGamma, dBeta);
+
+        assertClose(mean, Nd4j.createFromArray(m), "mean");
+        assertClose(var, Nd4j.createFromArray(v), "variance");
+        assertClose(yD, y, "output");
+        assertClose(dxD, dx, "dx");
+        assertClose(dGammaD, dGamma, "dGamma");
+        assertClose(dBetaD, dBeta, "dBeta");
+    }
+
+    private static void assertClose(INDArray expected, INDArray actual, String what) {
+        INDArray e = expected.castTo(DataType.DOUBLE);
+        INDArray a = actual.castTo(DataType.DOUBLE).reshape(e.shape());
+        double rel = e.sub(a).norm2Number().doubleValue() / Math.max(1e-12, e.norm2Number().doubleValue());
+        assertTrue(rel < 1e-4, what + ": relative error " + rel);
+    }
+
+    /** ReLU outputs are 0 or at least 2^-124, so that the backward mask is exact. */
+    @Test
+    void reluOutputsHaveNoDenormals() {
+        INDArray x = Nd4j.create(new float[] {1e-40f, -1e-40f, 3e-38f, 1.5f, 0f, -2f}, 1, 1, 2, 3);
+        INDArray y = x.ulike();
+        FloatBatchNorm.normalize(x, new double[] {0}, new double[] {1}, Nd4j.ones(DataType.FLOAT, 1),
+                Nd4j.zeros(DataType.FLOAT, 1), 0.0, true, y);
+        for (float v : y.data().asFloat()) {
+            assertTrue(v == 0f || v >= 0x1p-124f, "got " + v);
+        }
+        assertEquals(1.5f, y.getFloat(0, 0, 1, 0), 1e-6f);
+        INDArray dy = Nd4j.ones(DataType.FLOAT, 1, 1, 2, 3);
+        INDArray dx = dy.ulike();
+        FloatBatchNorm.reluBackward(y, dy, dx);
+        for (int i = 0; i < 6; i++) {
+            assertEquals(y.data().getFloat(i) > 0 ? 1f : 0f, dx.data().getFloat(i), 0f);
+        }
+    }
+
+    @Test
+    void supportsOnlyContiguousFloatRank4() {
+        assertTrue(FloatBatchNorm.supports(Nd4j.create(DataType.FLOAT, 2, 3, 4, 5)));
+        assertTrue(!FloatBatchNorm.supports(Nd4j.create(DataType.DOUBLE, 2, 3, 4, 5)));
+        assertTrue(!FloatBatchNorm.supports(Nd4j.create(DataType.FLOAT, 2, 3, 4, 5).permute(0, 2, 1, 3)));
+        assertTrue(FloatBatchNorm.supports(Nd4j.create(DataType.FLOAT, 6, 64, 1, 1)));
+    }
+}
