@@ -7,6 +7,7 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.regularize4j.backend.NativeBackend;
 import org.regularize4j.depth.DropMode;
+import org.regularize4j.penalty.RegularizationPolicy;
 import org.regularize4j.resnet.ResNet;
 import org.regularize4j.resnet.ActiveBlocksListener;
 import org.regularize4j.resnet.ShortcutType;
@@ -53,6 +54,13 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--shortcut", defaultValue = "b",
             description = "a (zero padding) or b (projection, the PyTorch peer's). Default: ${DEFAULT-VALUE}")
     String shortcut;
+    @Option(names = "--policy", defaultValue = "none",
+            description = "Weight penalties: standard (--weight-decay on weights; biases and norm parameters exempt)"
+                    + " or none. Default: ${DEFAULT-VALUE}")
+    String policy;
+    @Option(names = "--weight-decay", defaultValue = "5e-4",
+            description = "Coupled L2 coefficient of the standard policy, >= 0. Default: ${DEFAULT-VALUE}")
+    double weightDecay;
     @Option(names = "--seed", defaultValue = "1", description = "Random seed. Default: ${DEFAULT-VALUE}")
     long seed;
     @Option(names = "--inference", description = "Time inference (output) instead of training steps.")
@@ -67,7 +75,7 @@ final class BenchCommand implements Callable<Integer> {
         long[] shape = Models.inputShape(input);
         DropMode mode = parseMode(dropMode);
         ResNet builder = Models.resnet(model).inputShape(shape[0], shape[1], shape[2]).numClasses(classes)
-                .shortcut(parseShortcut(shortcut)).seed(seed)
+                .shortcut(parseShortcut(shortcut)).seed(seed).regularization(parsePolicy(policy, weightDecay))
                 .stochasticDepth(Models.schedule(schedule, dropPath), mode);
         ComputationGraph net = builder.build();
         System.out.println("backend: " + NativeBackend.current().describe());
@@ -106,13 +114,27 @@ final class BenchCommand implements Callable<Integer> {
         System.out.printf(Locale.ROOT, "median %.2f ms per %s (min %.2f, max %.2f) over %d iterations%n", median,
                 inference ? "inference pass" : "training step", sorted[0], sorted[iters - 1], iters);
         System.out.printf(Locale.ROOT, "{\"model\": \"%s\", \"batch\": %d, \"input\": \"%s\", \"drop_path\": %s,"
-                        + " \"drop_mode\": \"%s\", \"schedule\": \"%s\", \"inference\": %s, \"iters\": %d,"
+                        + " \"drop_mode\": \"%s\", \"schedule\": \"%s\", \"policy\": \"%s\", \"inference\": %s,"
+                        + " \"iters\": %d,"
                         + " \"ms_per_iter\": %.2f, \"img_per_s\": %.1f, \"computed_block_share\": %.4f,"
                         + " \"params\": %d, \"native_build\": \"%s\", \"onednn\": %s}%n",
-                builder.name(), batch, input, dropPath, mode.name().toLowerCase(Locale.ROOT), schedule, inference, iters,
+                builder.name(), batch, input, dropPath, mode.name().toLowerCase(Locale.ROOT), schedule, policy, inference,
+                iters,
                 median, batch * 1000.0 / median, inference ? 1.0 : blocks.computedShare(), net.numParams(),
                 NativeBackend.current().nativeBuild(), NativeBackend.current().oneDnnEnabled());
         return 0;
+    }
+
+    static RegularizationPolicy parsePolicy(String name, double weightDecay) {
+        Checks.nonNegative("--weight-decay", weightDecay);
+        switch (name.toLowerCase(Locale.ROOT)) {
+            case "standard":
+                return RegularizationPolicy.standard(weightDecay);
+            case "none":
+                return RegularizationPolicy.none();
+            default:
+                throw new IllegalArgumentException("--policy must be standard or none, got " + name);
+        }
     }
 
     static DropMode parseMode(String text) {

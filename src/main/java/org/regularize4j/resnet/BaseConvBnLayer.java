@@ -10,20 +10,27 @@ import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.shade.jackson.annotation.JsonIgnore;
 import org.nd4j.shade.jackson.annotation.JsonProperty;
+import org.regularize4j.penalty.ParamKind;
+import org.regularize4j.penalty.ParamKindAware;
+import org.regularize4j.penalty.PerParameterRegularization;
 import org.regularize4j.util.Checks;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
  * Configuration shared by the ResNet layers that are stacks of {@link ConvBnSpec} units ({@link ConvBnLayer},
  * {@link ResidualBlock}): NCHW input with {@code nIn} channels, {@code nOut} output channels, batch-norm
- * momentum and epsilon, and which penalties apply to which kind of parameter:
- * convolution weights take the layer's {@code regularization} list (like DL4J's weights), batch-norm
- * gamma/beta take {@link #getRegularizationNorm()} (empty by default), the running statistics never take
- * any and are never touched by the updater (they are updated as DL4J's {@code BatchNormalization} does, as
- * pseudo-gradients with a {@code NoOp} updater).
+ * momentum and epsilon, and which penalties apply to which parameter. A layer keeps one penalty list per
+ * parameter ({@link PerParameterRegularization}, written by a
+ * {@link org.regularize4j.penalty.RegularizationPolicy}); a parameter without its own list falls back by
+ * kind ({@link ParamKindAware}): convolution weights (WEIGHT) take the layer's {@code regularization} list
+ * (as DL4J's weights do), batch-norm gamma/beta (NORM) none, and the running statistics (STATISTIC) never
+ * any. The statistics are never touched by the updater either: they are updated as DL4J's
+ * {@code BatchNormalization} does, as pseudo-gradients with a {@code NoOp} updater.
  *
  * <p>Batch norm follows PyTorch: running mean/variance {@code r ← decay·r + (1 − decay)·batch} with the
  * unbiased batch variance, {@code decay = 0.9} (PyTorch momentum 0.1), {@code eps = 1e-5}.
@@ -33,7 +40,8 @@ import java.util.Objects;
  * long n = stem.initializer().numParams(stem);   // 16*3*3*3 weights + 4*16 batch-norm values
  * }</pre>
  */
-public abstract class BaseConvBnLayer extends org.deeplearning4j.nn.conf.layers.BaseLayer {
+public abstract class BaseConvBnLayer extends org.deeplearning4j.nn.conf.layers.BaseLayer
+        implements ParamKindAware, PerParameterRegularization {
     private static final long serialVersionUID = 1L;
 
     @JsonProperty("nIn")
@@ -44,8 +52,8 @@ public abstract class BaseConvBnLayer extends org.deeplearning4j.nn.conf.layers.
     protected double bnDecay = 0.9;
     @JsonProperty("bnEps")
     protected double bnEps = 1e-5;
-    @JsonProperty("regularizationNorm")
-    protected List<Regularization> regularizationNorm = new ArrayList<>();
+    @JsonProperty("regularizationByParam")
+    protected Map<String, List<Regularization>> regularizationByParam = new LinkedHashMap<>();
 
     protected BaseConvBnLayer() {
     }
@@ -91,18 +99,27 @@ public abstract class BaseConvBnLayer extends org.deeplearning4j.nn.conf.layers.
         return bnEps;
     }
 
-    /** Penalties on the batch-norm gamma and beta (empty: none, the usual choice). */
-    public List<Regularization> getRegularizationNorm() {
-        return regularizationNorm;
+    /** The penalty lists set per parameter (parameters not in the map fall back by kind). */
+    public Map<String, List<Regularization>> getRegularizationByParam() {
+        return regularizationByParam;
     }
 
-    public void setRegularizationNorm(List<Regularization> regularizationNorm) {
-        this.regularizationNorm = regularizationNorm == null ? new ArrayList<>() : new ArrayList<>(regularizationNorm);
+    /**
+     * Sets one parameter's penalties (an empty list: none). Running statistics cannot be penalized.
+     */
+    @Override
+    public void setRegularizationByParam(String paramName, List<Regularization> penalties) {
+        if (kindOf(paramName) == ParamKind.STATISTIC) {
+            throw new IllegalArgumentException("Layer \"" + layerName + "\": parameter \"" + paramName
+                    + "\" is a batch-norm running statistic and cannot be penalized");
+        }
+        regularizationByParam.put(paramName, penalties == null ? new ArrayList<>() : new ArrayList<>(penalties));
     }
 
-    /** The kind of parameter a key names. */
-    public ConvBnParamInitializer.Kind kindOf(String paramKey) {
-        return ConvBnParamInitializer.kindOf(this, paramKey);
+    /** The kind of parameter a key names: WEIGHT, NORM or STATISTIC. */
+    @Override
+    public ParamKind kindOf(String paramName) {
+        return ConvBnParamInitializer.kindOf(this, paramName);
     }
 
     @Override
@@ -112,19 +129,20 @@ public abstract class BaseConvBnLayer extends org.deeplearning4j.nn.conf.layers.
 
     @Override
     public List<Regularization> getRegularizationByParam(String paramName) {
-        switch (kindOf(paramName)) {
-            case WEIGHT:
-                return regularization;
-            case NORM:
-                return regularizationNorm;
-            default:
-                return null;
+        ParamKind kind = kindOf(paramName);
+        if (kind == ParamKind.STATISTIC) {
+            return null;
         }
+        List<Regularization> own = regularizationByParam.get(paramName);
+        if (own != null) {
+            return own;
+        }
+        return kind == ParamKind.WEIGHT ? regularization : null;
     }
 
     @Override
     public IUpdater getUpdaterByParam(String paramName) {
-        if (kindOf(paramName) == ConvBnParamInitializer.Kind.RUNNING_STAT) {
+        if (kindOf(paramName) == ParamKind.STATISTIC) {
             return new NoOp();
         }
         return super.getUpdaterByParam(paramName);
@@ -187,20 +205,24 @@ public abstract class BaseConvBnLayer extends org.deeplearning4j.nn.conf.layers.
         BaseConvBnLayer that = (BaseConvBnLayer) o;
         return nIn == that.nIn && nOut == that.nOut && Double.compare(bnDecay, that.bnDecay) == 0
                 && Double.compare(bnEps, that.bnEps) == 0
-                && Objects.equals(regularizationNorm, that.regularizationNorm);
+                && Objects.equals(regularizationByParam, that.regularizationByParam);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(super.hashCode(), nIn, nOut, bnDecay, bnEps, regularizationNorm);
+        return Objects.hash(super.hashCode(), nIn, nOut, bnDecay, bnEps, regularizationByParam);
     }
 
     @Override
     public BaseConvBnLayer clone() {
         BaseConvBnLayer c = (BaseConvBnLayer) super.clone();
-        c.regularizationNorm = new ArrayList<>();
-        for (Regularization r : regularizationNorm) {
-            c.regularizationNorm.add(r.clone());
+        c.regularizationByParam = new LinkedHashMap<>();
+        for (Map.Entry<String, List<Regularization>> e : regularizationByParam.entrySet()) {
+            List<Regularization> copy = new ArrayList<>();
+            for (Regularization r : e.getValue()) {
+                copy.add(r.clone());
+            }
+            c.regularizationByParam.put(e.getKey(), copy);
         }
         return c;
     }

@@ -7,6 +7,7 @@ import org.deeplearning4j.nn.weights.IWeightInit;
 import org.deeplearning4j.nn.weights.WeightInitRelu;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.regularize4j.penalty.ParamKind;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -29,16 +30,6 @@ public final class ConvBnParamInitializer implements ParamInitializer {
     /** The single instance. */
     public static final ConvBnParamInitializer INSTANCE = new ConvBnParamInitializer();
 
-    /** What a parameter is, for penalties and updaters. */
-    public enum Kind {
-        /** Convolution weights. */
-        WEIGHT,
-        /** Batch-norm gamma (scale) and beta (shift). */
-        NORM,
-        /** Batch-norm running mean and variance: state, not trained. */
-        RUNNING_STAT
-    }
-
     private ConvBnParamInitializer() {
     }
 
@@ -46,17 +37,20 @@ public final class ConvBnParamInitializer implements ParamInitializer {
         return ((BaseConvBnLayer) layer).units();
     }
 
-    /** The kind of {@code key} in {@code layer}; IllegalArgumentException for an unknown key. */
-    static Kind kindOf(BaseConvBnLayer layer, String key) {
+    /**
+     * The kind of {@code key} in {@code layer}: WEIGHT (convolution weights), NORM (batch-norm gamma and beta)
+     * or STATISTIC (running mean and variance); IllegalArgumentException for an unknown key.
+     */
+    static ParamKind kindOf(BaseConvBnLayer layer, String key) {
         for (ConvBnSpec u : layer.units()) {
             if (key.equals(u.weightKey())) {
-                return Kind.WEIGHT;
+                return ParamKind.WEIGHT;
             }
             if (key.equals(u.gammaKey()) || key.equals(u.betaKey())) {
-                return Kind.NORM;
+                return ParamKind.NORM;
             }
             if (key.equals(u.meanKey()) || key.equals(u.varKey())) {
-                return Kind.RUNNING_STAT;
+                return ParamKind.STATISTIC;
             }
         }
         throw new IllegalArgumentException("Layer \"" + layer.getLayerName() + "\" has no parameter \"" + key
@@ -105,7 +99,7 @@ public final class ConvBnParamInitializer implements ParamInitializer {
 
     @Override
     public boolean isWeightParam(Layer layer, String key) {
-        return kindOf((BaseConvBnLayer) layer, key) == Kind.WEIGHT;
+        return kindOf((BaseConvBnLayer) layer, key) == ParamKind.WEIGHT;
     }
 
     @Override

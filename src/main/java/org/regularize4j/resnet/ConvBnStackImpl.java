@@ -7,6 +7,7 @@ import org.deeplearning4j.nn.layers.BaseLayer;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.regularize4j.backend.NativeOps;
+import org.regularize4j.penalty.ParamKind;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -74,7 +75,7 @@ abstract class ConvBnStackImpl<C extends BaseConvBnLayer> extends BaseLayer<C> {
 
     @Override
     public boolean updaterDivideByMinibatch(String paramName) {
-        return layerConf().kindOf(paramName) != ConvBnParamInitializer.Kind.RUNNING_STAT;
+        return layerConf().kindOf(paramName) != ParamKind.STATISTIC;
     }
 
     @Override

@@ -19,6 +19,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.regularize4j.depth.DepthSchedule;
 import org.regularize4j.depth.DropMode;
 import org.regularize4j.depth.Scaling;
+import org.regularize4j.penalty.RegularizationPolicy;
 import org.regularize4j.util.Checks;
 
 import java.util.ArrayList;
@@ -49,6 +50,7 @@ import java.util.List;
  *         .inputShape(1, 28, 28)
  *         .numClasses(10)
  *         .stochasticDepth(DepthSchedule.linear(0.5), DropMode.ROW)
+ *         .regularization(RegularizationPolicy.standard(5e-4))
  *         .seed(1)
  *         .build();
  * }</pre>
@@ -72,6 +74,7 @@ public final class ResNet {
     private DropMode dropMode = DropMode.ROW;
     private Scaling scaling = Scaling.INVERTED;
     private IUpdater updater = new Nesterovs(0.1, 0.9);
+    private RegularizationPolicy policy = RegularizationPolicy.none();
     private long seed = 42;
     private DataType dataType = DataType.FLOAT;
     private WorkspaceMode workspaceMode = WorkspaceMode.ENABLED;
@@ -189,6 +192,16 @@ public final class ResNet {
         return this;
     }
 
+    /**
+     * The weight penalties, applied to the built configuration (default {@link RegularizationPolicy#none()};
+     * {@code RegularizationPolicy.standard(5e-4)} decays convolution and classifier weights and exempts
+     * biases and batch-norm parameters).
+     */
+    public ResNet regularization(RegularizationPolicy policy) {
+        this.policy = Checks.notNull("policy", policy);
+        return this;
+    }
+
     /** The updater (default: SGD with Nesterov momentum 0.9, learning rate 0.1). */
     public ResNet updater(IUpdater updater) {
         this.updater = Checks.notNull("updater", updater);
@@ -300,11 +313,13 @@ public final class ResNet {
                 blockIndex++;
             }
         }
-        return g.addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), previous)
+        ComputationGraphConfiguration conf = g
+                .addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), previous)
                 .addLayer("fc", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(numClasses)
                         .activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER).build(), "pool")
                 .setOutputs("fc")
                 .build();
+        return policy.applyTo(conf);
     }
 
     /** An initialized network. */

@@ -14,6 +14,9 @@ import org.regularize4j.backend.NativeBackend;
 import org.regularize4j.depth.DepthSchedule;
 import org.regularize4j.depth.DropMode;
 import org.regularize4j.depth.Scaling;
+import org.regularize4j.penalty.L1Penalty;
+import org.regularize4j.penalty.RegularizationPolicy;
+import org.regularize4j.penalty.Selector;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -123,6 +126,43 @@ class ResNetBuilderTest {
                 () -> new ResidualBlock.Builder().nOut(4).blockType(BlockType.BOTTLENECK).build());
     }
 
+    /**
+     * The builder applies a policy: under {@code standard} every convolution and classifier weight is decayed,
+     * batch-norm gamma/beta and the classifier bias are exempt, running statistics are never penalized, and the
+     * built net's getRegularizationByParam equals describe's table; a rule can reach one layer's one parameter.
+     */
+    @Test
+    void policyOnTheBuiltNetwork() {
+        RegularizationPolicy policy = RegularizationPolicy.standard(5e-4).toBuilder()
+                .alsoPenalize(Selector.layers("stage3.block*").withParams("conv2W"), new L1Penalty(1e-4))
+                .build();
+        ComputationGraph net = ResNet.cifar(14).regularization(policy).build();
+        Map<String, List<org.nd4j.linalg.learning.regularization.Regularization>> table =
+                policy.describe(net).penaltiesByParam();
+        int rows = 0;
+        for (org.deeplearning4j.nn.api.Layer l : net.getLayers()) {
+            String layer = l.conf().getLayer().getLayerName();
+            for (String p : l.paramTable().keySet()) {
+                List<org.nd4j.linalg.learning.regularization.Regularization> regs =
+                        l.conf().getLayer().getRegularizationByParam(p);
+                List<?> expected = table.get(layer + "/" + p);
+                assertEquals(expected == null || expected.isEmpty() ? List.of() : expected,
+                        regs == null ? List.of() : regs, layer + "." + p);
+                boolean weight = p.endsWith("W") && !p.equals("b");
+                boolean stat = p.endsWith("Mean") || p.endsWith("Var");
+                int n = regs == null ? 0 : regs.size();
+                if (stat || !weight) {
+                    assertEquals(0, n, layer + "." + p + " must be exempt");
+                } else {
+                    boolean l1 = layer.startsWith("stage3.") && p.equals("conv2W");
+                    assertEquals(l1 ? 2 : 1, n, layer + "." + p);
+                }
+                rows++;
+            }
+        }
+        assertTrue(rows > 50);
+    }
+
     /** The network can fit: a few hundred steps on one small batch drive the loss near zero. */
     @Test
     void fitsASmallBatch() {
@@ -146,7 +186,8 @@ class ResNetBuilderTest {
     @Test
     void roundTrips(@TempDir Path dir) throws Exception {
         ResNet r = ResNet.cifar(8).inputShape(3, 8, 8).numClasses(3).shortcut(ShortcutType.PROJECTION)
-                .stochasticDepth(DepthSchedule.linear(0.5), DropMode.BATCH, Scaling.AT_INFERENCE).seed(5);
+                .stochasticDepth(DepthSchedule.linear(0.5), DropMode.BATCH, Scaling.AT_INFERENCE).seed(5)
+                .regularization(RegularizationPolicy.standard(5e-4));
         ComputationGraphConfiguration conf = r.conf();
         ComputationGraphConfiguration back = ComputationGraphConfiguration.fromJson(conf.toJson());
         assertEquals(conf, back);
