@@ -51,9 +51,8 @@ public final class NativeOps {
     }
 
     /**
-     * Backward pass of {@link #conv2d}: writes the input gradient into {@code dx} (may be null when not
-     * needed... it is always computed by the kernel, so pass a scratch array) and the weight gradient into
-     * {@code dw}.
+     * Backward pass of {@link #conv2d}: writes the input gradient into {@code dx} and the weight gradient into
+     * {@code dw} (the kernel always computes both).
      */
     public static void conv2dBackprop(INDArray x, INDArray w, INDArray dOut, int stride, int padding, INDArray dx,
                                       INDArray dw) {

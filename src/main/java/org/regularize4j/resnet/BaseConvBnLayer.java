@@ -3,8 +3,11 @@ package org.regularize4j.resnet;
 import org.deeplearning4j.nn.api.ParamInitializer;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.InputPreProcessor;
+import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.memory.LayerMemoryReport;
+import org.deeplearning4j.optimize.api.TrainingListener;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.learning.regularization.Regularization;
@@ -16,6 +19,7 @@ import org.regularize4j.penalty.PerParameterRegularization;
 import org.regularize4j.util.Checks;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -120,6 +124,19 @@ public abstract class BaseConvBnLayer extends org.deeplearning4j.nn.conf.layers.
     @Override
     public ParamKind kindOf(String paramName) {
         return ConvBnParamInitializer.kindOf(this, paramName);
+    }
+
+    /** The common part of {@code instantiate}: wires an implementation to its configuration and parameters. */
+    protected org.deeplearning4j.nn.api.Layer bind(org.deeplearning4j.nn.layers.BaseLayer<?> impl,
+                                                   NeuralNetConfiguration conf,
+                                                   Collection<TrainingListener> listeners, int layerIndex,
+                                                   INDArray layerParamsView, boolean initializeParams) {
+        impl.setListeners(listeners);
+        impl.setIndex(layerIndex);
+        impl.setParamsViewArray(layerParamsView);
+        impl.setParamTable(initializer().init(conf, layerParamsView, initializeParams));
+        impl.setConf(conf);
+        return impl;
     }
 
     @Override

@@ -1,10 +1,10 @@
 package org.regularize4j.depth;
 
+import org.regularize4j.testutil.DoublePrecision;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -25,20 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * (seed, iteration, epoch, vertex index) and the iteration does not advance during the check, so the mask
  * is held fixed; each checked batch has both kept and dropped examples (asserted).
  */
+@ExtendWith(DoublePrecision.class)
 class VertexGradientCheckTest {
     private static final int MB = 6;
-    private static DataType savedDefault;
-
-    @BeforeAll
-    static void doublePrecision() {
-        savedDefault = Nd4j.dataType();
-        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-    }
-
-    @AfterAll
-    static void restore() {
-        Nd4j.setDefaultDataTypes(savedDefault, savedDefault);
-    }
 
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();

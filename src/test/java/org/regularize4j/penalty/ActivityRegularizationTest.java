@@ -1,5 +1,6 @@
 package org.regularize4j.penalty;
 
+import org.regularize4j.testutil.DoublePrecision;
 import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
@@ -16,8 +17,6 @@ import org.deeplearning4j.nn.conf.layers.RnnOutputLayer;
 import org.deeplearning4j.nn.conf.layers.recurrent.SimpleRnn;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -47,24 +46,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code (l1 * sum|a| + l2 * sum a²) / batchSize}; padded steps do not count; no division without mini-batch
  * mode.
  */
-@ExtendWith(SingleThreadedNd4j.class)
+@ExtendWith({SingleThreadedNd4j.class, DoublePrecision.class})
 class ActivityRegularizationTest {
     private static final int MB = 5;
     private static final int T = 4;
-    private static DataType savedDefault;
 
     enum Rank { DENSE, RNN_MASKED, CNN }
-
-    @BeforeAll
-    static void doublePrecision() {
-        savedDefault = Nd4j.dataType();
-        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-    }
-
-    @AfterAll
-    static void restore() {
-        Nd4j.setDefaultDataTypes(savedDefault, savedDefault);
-    }
 
     static InputType inputType(Rank r) {
         switch (r) {

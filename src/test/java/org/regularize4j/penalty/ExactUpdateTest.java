@@ -1,8 +1,8 @@
 package org.regularize4j.penalty;
 
+import org.regularize4j.testutil.DoublePrecision;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
@@ -22,19 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * among post-updater penalties whatever the rule order), and the network score = data loss + the sum of the
  * penalties' scores.
  */
+@ExtendWith(DoublePrecision.class)
 class ExactUpdateTest {
-    private static DataType savedDefault;
-
-    @BeforeAll
-    static void doublePrecision() {
-        savedDefault = Nd4j.dataType();
-        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-    }
-
-    @AfterAll
-    static void restore() {
-        Nd4j.setDefaultDataTypes(savedDefault, savedDefault);
-    }
 
     static MapSchedule lrSchedule() {
         Map<Integer, Double> m = new HashMap<>();

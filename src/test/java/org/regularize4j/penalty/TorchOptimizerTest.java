@@ -1,8 +1,8 @@
 package org.regularize4j.penalty;
 
+import org.regularize4j.testutil.DoublePrecision;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -27,21 +27,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * learning-rate schedule follows a hand-written double-precision transcription of PyTorch's update rules
  * (torch/optim/adamw.py, sgd.py: single-tensor path) to 1e-10 relative, for 6 steps.
  */
+@ExtendWith(DoublePrecision.class)
 class TorchOptimizerTest {
     private static final double TOL = 1e-10;
     private static final double[] LRS = {0.01, 0.02, 0.005, 0.03, 0.01, 0.015};
-    private static DataType savedDefault;
-
-    @BeforeAll
-    static void doublePrecision() {
-        savedDefault = Nd4j.dataType();
-        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-    }
-
-    @AfterAll
-    static void restore() {
-        Nd4j.setDefaultDataTypes(savedDefault, savedDefault);
-    }
 
     static ISchedule schedule() {
         Map<Integer, Double> m = new HashMap<>();

@@ -1,5 +1,7 @@
 package org.regularize4j.resnet;
 
+import org.regularize4j.testutil.DoublePrecision;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -12,8 +14,6 @@ import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.linalg.activations.Activation;
@@ -34,19 +34,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * to 1e-6 relative (libnd4j's batchnorm_bp and DL4J's BatchNormalization evaluate the same gradient with
  * differently ordered sums: about 1e-8 apart; a wrong gradient is off by order 1).
  */
+@ExtendWith(DoublePrecision.class)
 class ReferenceComparisonTest {
-    private static DataType saved;
-
-    @BeforeAll
-    static void doublePrecision() {
-        saved = Nd4j.dataType();
-        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-    }
-
-    @AfterAll
-    static void restore() {
-        Nd4j.setDefaultDataTypes(saved, saved);
-    }
 
     @ParameterizedTest(name = "nIn {0}, nOut {1}, stride {2}")
     @CsvSource({"4, 4, 1", "4, 6, 2", "3, 5, 1"})

@@ -1,5 +1,7 @@
 package org.regularize4j.resnet;
 
+import org.regularize4j.testutil.DoublePrecision;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
@@ -9,8 +11,6 @@ import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -36,19 +36,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * isolated parameter. Absolute differences below 1e-8 pass (DL4J's default), since a central difference of a score near 1
  * with step 1e-6 carries about 1e-10 of rounding error.
  */
+@ExtendWith(DoublePrecision.class)
 class ResNetGradientCheckTest {
-    private static DataType saved;
-
-    @BeforeAll
-    static void doublePrecision() {
-        saved = Nd4j.dataType();
-        Nd4j.setDefaultDataTypes(DataType.DOUBLE, DataType.DOUBLE);
-    }
-
-    @AfterAll
-    static void restore() {
-        Nd4j.setDefaultDataTypes(saved, saved);
-    }
 
     static ResNet tiny(ShortcutType shortcut) {
         return ResNet.cifar(8).inputShape(2, 5, 5).numClasses(3).widthMultiplier(0.125).shortcut(shortcut)
