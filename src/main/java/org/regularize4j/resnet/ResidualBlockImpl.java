@@ -129,8 +129,9 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> {
                 mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, eps.shape(), 'c'));
         INDArray dx;
         if (branchComputed) {
-            INDArray g = scales.multiply(d, mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, d.shape(),
-                    'c'));
+            // the units read their output gradient and never write it, so a multiplier of 1 needs no copy
+            INDArray g = scales.isUniform() && scales.get(0) == 1.0 ? d
+                    : scales.multiply(d, mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, d.shape(), 'c'));
             for (int i = n - 1; i >= 0; i--) {
                 g = units.get(i).backward(g, gradientViews, mgr,
                         i == 0 ? ArrayType.ACTIVATION_GRAD : ArrayType.BP_WORKING_MEM);
