@@ -1,0 +1,78 @@
+package org.regularize4j.testutil;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Checks that every Javadoc usage example ({@code <pre>{@code ...}</pre>}) of a package's sources is copied
+ * verbatim (up to indentation and blank lines) into a test file, where it is compiled and run, and that every
+ * public type has such an example.
+ */
+public final class JavadocExamples {
+    private JavadocExamples() {
+    }
+
+    /**
+     * @param sourceDir   e.g. {@code src/main/java/org/regularize4j/data}
+     * @param testFile    the test that holds the copies
+     * @param minExamples fails if fewer examples are found (guards against a broken pattern)
+     * @return the number of examples checked
+     */
+    public static int assertCopiedVerbatim(String sourceDir, String testFile, int minExamples) throws IOException {
+        String self = normalize(Files.readString(Paths.get(testFile)));
+        List<Path> files;
+        try (Stream<Path> s = Files.list(Paths.get(sourceDir))) {
+            files = s.filter(p -> p.toString().endsWith(".java")).sorted().collect(Collectors.toList());
+        }
+        int count = 0;
+        for (Path p : files) {
+            String src = Files.readString(p);
+            for (String example : examples(src)) {
+                assertTrue(self.contains(normalize(example)), p.getFileName() + " example not copied verbatim into "
+                        + testFile + ":\n" + example);
+                count++;
+            }
+            Matcher decl = Pattern.compile("(/\\*\\*(?:(?!\\*/).)*\\*/)\\s*(?:@\\w+(?:\\([^)]*\\))?\\s*)*"
+                    + "public (?:static )?(?:final )?(?:abstract )?(?:class|interface|enum|record) (\\w+)",
+                    Pattern.DOTALL).matcher(src);
+            int publicTypes = 0;
+            while (decl.find()) {
+                publicTypes++;
+                assertTrue(decl.group(1).contains("<pre>{@code"), p.getFileName() + ": public type " + decl.group(2)
+                        + " has no usage example in its Javadoc");
+            }
+            boolean declaresPublicType = Pattern.compile("^(public |    public )(static )?(final )?(abstract )?"
+                    + "(class|interface|enum|record) ", Pattern.MULTILINE).matcher(src).find();
+            assertTrue(!declaresPublicType || publicTypes > 0, p.getFileName() + ": public type without Javadoc");
+        }
+        assertTrue(count >= minExamples, "examples found in " + sourceDir + ": " + count);
+        return count;
+    }
+
+    static String normalize(String code) {
+        return Arrays.stream(code.split("\n")).map(String::strip).filter(l -> !l.isEmpty())
+                .collect(Collectors.joining("\n"));
+    }
+
+    /** Examples in the Javadoc of one source file, comment markers removed. */
+    static List<String> examples(String source) {
+        List<String> out = new ArrayList<>();
+        Matcher m = Pattern.compile("<pre>\\{@code\\n(.*?)\\n\\s*\\* \\}</pre>", Pattern.DOTALL).matcher(source);
+        while (m.find()) {
+            out.add(Arrays.stream(m.group(1).split("\n")).map(l -> l.replaceFirst("^\\s*\\* ?", ""))
+                    .collect(Collectors.joining("\n")));
+        }
+        return out;
+    }
+}
