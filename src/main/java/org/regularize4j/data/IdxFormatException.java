@@ -8,12 +8,14 @@ import java.io.IOException;
  * classes. The message starts with the file it is about and says what is wrong.
  *
  * <pre>{@code
+ * String problem;
  * try {
  *     Idx.readLabels(Paths.get("/no/such/dir/train-labels-idx1-ubyte.gz"));
+ *     problem = "none";
  * } catch (IdxFormatException e) {
- *     // e.g. "train-labels-idx1-ubyte.gz: truncated: the header announces 60000 labels, the file ends after 512"
+ *     problem = e.getMessage();   // e.g. "...labels-idx1-ubyte.gz: truncated: the header announces 60000 labels, ..."
  * } catch (IOException e) {
- *     // the file cannot be read at all (NoSuchFileException, ...)
+ *     problem = e.toString();     // the file cannot be read at all: NoSuchFileException, ...
  * }
  * }</pre>
  */

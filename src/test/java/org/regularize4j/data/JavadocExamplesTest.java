@@ -19,16 +19,16 @@ class JavadocExamplesTest {
 
     @Test
     void idxFormatException() {
-        boolean other = false;
+        String problem;
         try {
             Idx.readLabels(Paths.get("/no/such/dir/train-labels-idx1-ubyte.gz"));
+            problem = "none";
         } catch (IdxFormatException e) {
-            // e.g. "train-labels-idx1-ubyte.gz: truncated: the header announces 60000 labels, the file ends after 512"
+            problem = e.getMessage();   // e.g. "...labels-idx1-ubyte.gz: truncated: the header announces 60000 labels, ..."
         } catch (IOException e) {
-            // the file cannot be read at all (NoSuchFileException, ...)
-            other = true;
+            problem = e.toString();     // the file cannot be read at all: NoSuchFileException, ...
         }
-        assertTrue(other);
+        assertTrue(problem.startsWith("java.nio.file.NoSuchFileException"), problem);
     }
 
     @Test
