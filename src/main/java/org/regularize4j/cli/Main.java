@@ -13,7 +13,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "regularize4j", mixinStandardHelpOptions = true, version = "regularize4j 0.1.0",
         description = "Stochastic depth, weight penalties and ResNets for Deeplearning4j.",
-        subcommands = {QuickstartCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {TrainCommand.class, EvaluateCommand.class, CompareCommand.class, QuickstartCommand.class,
+                BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -23,7 +24,7 @@ public final class Main implements Runnable {
         System.exit(run(args));
     }
 
-    /** Runs a command and returns its exit code (0 on success, 2 on a usage error). */
+    /** Runs a command and returns its exit code (0 on success, 1 on an unreadable input file or a failed run, 2 on a usage error). */
     public static int run(String... args) {
         configureLogging();
         CommandLine cli = new CommandLine(new Main());
@@ -34,6 +35,11 @@ public final class Main implements Runnable {
                 commandLine.getErr().println("Invalid argument: " + e.getMessage());
                 commandLine.usage(commandLine.getErr());
                 return commandLine.getCommandSpec().exitCodeOnInvalidInput();
+            }
+            // Unreadable or damaged input files (the message names the file and the fault): no stack trace.
+            if (e instanceof java.io.IOException || e instanceof java.io.UncheckedIOException) {
+                commandLine.getErr().println("Error: " + e.getMessage());
+                return commandLine.getCommandSpec().exitCodeOnExecutionException();
             }
             throw e;
         });

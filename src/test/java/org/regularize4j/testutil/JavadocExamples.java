@@ -25,12 +25,18 @@ public final class JavadocExamples {
 
     /**
      * @param sourceDir   e.g. {@code src/main/java/org/regularize4j/data}
-     * @param testFile    the test that holds the copies
+     * @param testFile    the test that holds the copies (or the first of several)
      * @param minExamples fails if fewer examples are found (guards against a broken pattern)
+     * @param moreTests   further tests that hold copies
      * @return the number of examples checked
      */
-    public static int assertCopiedVerbatim(String sourceDir, String testFile, int minExamples) throws IOException {
-        String self = normalize(Files.readString(Paths.get(testFile)));
+    public static int assertCopiedVerbatim(String sourceDir, String testFile, int minExamples, String... moreTests)
+            throws IOException {
+        StringBuilder tests = new StringBuilder(Files.readString(Paths.get(testFile)));
+        for (String t : moreTests) {
+            tests.append('\n').append(Files.readString(Paths.get(t)));
+        }
+        String self = normalize(tests.toString());
         List<Path> files;
         try (Stream<Path> s = Files.list(Paths.get(sourceDir))) {
             files = s.filter(p -> p.toString().endsWith(".java")).sorted().collect(Collectors.toList());
