@@ -42,7 +42,13 @@ public final class DropPathQuickstart {
     private static final int WIDTH = 32;
     private static final int CLASSES = 3;
 
-    /** Loss of each epoch (mean over its mini-batches) and accuracy on held-out points. */
+    /**
+     * Loss of each epoch (mean over its mini-batches) and accuracy on held-out points.
+     *
+     * <pre>{@code
+     * DropPathQuickstart.Result result = new DropPathQuickstart.Result(List.of(0.7, 0.2), 0.95);
+     * }</pre>
+     */
     public record Result(List<Double> epochLosses, double testAccuracy) {
     }
 

@@ -2,6 +2,8 @@ package org.regularize4j.examples;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,6 +18,12 @@ class DropPathQuickstartTest {
         double last = r.epochLosses().get(19);
         assertTrue(last < first / 2, "first " + first + ", last " + last);
         assertTrue(r.testAccuracy() > 0.85, "test accuracy " + r.testAccuracy());
+    }
+
+    @Test
+    void resultRecord() {
+        DropPathQuickstart.Result result = new DropPathQuickstart.Result(List.of(0.7, 0.2), 0.95);
+        assertTrue(result.epochLosses().size() == 2 && result.testAccuracy() == 0.95);
     }
 
     @Test
