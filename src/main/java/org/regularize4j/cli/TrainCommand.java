@@ -84,7 +84,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--lr", description = "Peak learning rate, > 0. Default: 0.1 with nesterov, 0.001 with adamw")
     Double lr;
     @Option(names = "--lr-schedule", defaultValue = "cosine",
-            description = "cosine (to 0 over all iterations), step (x0.1 at 50% and 75% of the epochs) or constant."
+            description = "cosine (to 0 over all iterations), step (x0.1 at 50%% and 75%% of the epochs) or constant."
                     + " Default: ${DEFAULT-VALUE}")
     String lrSchedule;
     @Option(names = "--updater", defaultValue = "nesterov",
