@@ -35,6 +35,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.text.DecimalFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -308,7 +309,7 @@ public final class Charts {
                 g.fillRect(left + c * cell, top + r * cell, cell, cell);
                 g.setColor(new Color(0xCCCCCC));
                 g.drawRect(left + c * cell, top + r * cell, cell, cell);
-                String label = text != null && text[r][c] != null ? text[r][c] : String.format("%.2f", values[r][c]);
+                String label = text != null && text[r][c] != null ? text[r][c] : String.format(Locale.ROOT, "%.2f", values[r][c]);
                 g.setColor(t > 0.5 ? Color.WHITE : Color.BLACK);
                 g.drawString(label, left + c * cell + (cell - fm.stringWidth(label)) / 2,
                         top + r * cell + (cell + fm.getAscent() - fm.getDescent()) / 2);

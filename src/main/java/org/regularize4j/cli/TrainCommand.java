@@ -147,10 +147,10 @@ final class TrainCommand implements Callable<Integer> {
             if (out == null) {
                 throw new IllegalArgumentException("--resume needs --out DIR, the directory of the run to continue");
             }
-            run = RunDirectory.create(out);
-            if (!run.has(RunDirectory.SETTINGS)) {
+            if (!java.nio.file.Files.isRegularFile(out.resolve(RunDirectory.SETTINGS))) {
                 throw new IllegalArgumentException("--resume: " + out + " holds no run (no " + RunDirectory.SETTINGS + ")");
             }
+            run = RunDirectory.create(out);
             settings = resumedSettings(settings, run.readSettings());
             apply(settings);
         } else {

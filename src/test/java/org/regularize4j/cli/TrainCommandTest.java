@@ -220,7 +220,20 @@ class TrainCommandTest {
         CliRun nothing = CliRun.of("train", "--resume", "--out", dir.resolve("empty").toString());
         assertEquals(2, nothing.exitCode(), nothing.toString());
         assertTrue(nothing.err().contains("holds no run"), nothing.toString());
+        assertFalse(Files.exists(dir.resolve("empty")), "--resume created a directory");
         assertEquals(csv, Files.readString(out.resolve("metrics.csv")), "the run was changed");
+    }
+
+    /** The demo's data: without --data, the bundled subset, also where the full set is installed. */
+    @Test
+    void withoutDataTheBundledSubsetIsUsed() {
+        CliRun r = CliRun.of("train", "--model", "resnet8", "--epochs", "1", "--train-per-class", "2", "--out",
+                dir.resolve("run").toString());
+        assertEquals(0, r.exitCode(), r.toString());
+        assertTrue(r.out().contains("data: Fashion-MNIST, bundled subset (in the jar): 20 training images (first 2 per"
+                + " class), 2,000 test images"), r.out());
+        assertTrue(r.lastLine().contains("\"data\": \"bundled\""), r.lastLine());
+        assertEquals(2000, r.number("test_images"));
     }
 
     @Test
