@@ -31,9 +31,26 @@ import java.util.Locale;
  */
 public final class TrainingProgress implements AutoCloseable {
     private final ProgressBar bar;
+    private final Consumer consumer;
 
-    private TrainingProgress(ProgressBar bar) {
+    private TrainingProgress(ProgressBar bar, Consumer consumer) {
         this.bar = bar;
+        this.consumer = consumer;
+    }
+
+    /** The library's console consumer, remembering whether it ended its line. */
+    private static final class Consumer extends ConsoleProgressBarConsumer {
+        private volatile boolean closed;
+
+        Consumer(PrintStream out, int maxRenderedLength) {
+            super(out, maxRenderedLength);
+        }
+
+        @Override
+        public void close() {
+            super.close();
+            closed = true;
+        }
     }
 
     /**
@@ -61,9 +78,10 @@ public final class TrainingProgress implements AutoCloseable {
                 .setSpeedUnit(ChronoUnit.SECONDS)
                 .setStyle(interactive ? ProgressBarStyle.UNICODE_BLOCK : ProgressBarStyle.ASCII)
                 .setUpdateIntervalMillis(interactive ? 250 : 5000);
-        // On a terminal the library measures its width; elsewhere a fixed 120 columns.
-        b.setConsumer(interactive ? new ConsoleProgressBarConsumer(out) : new ConsoleProgressBarConsumer(out, 120));
-        return new TrainingProgress(b.build());
+        // On a terminal the library measures its width (a non-positive length); elsewhere a fixed 120 columns.
+        Consumer consumer = new Consumer(out, interactive ? -1 : 120);
+        b.setConsumer(consumer);
+        return new TrainingProgress(b.build(), consumer);
     }
 
     /** Counts {@code images} more images done and shows {@code message} after the speed. */
@@ -81,6 +99,11 @@ public final class TrainingProgress implements AutoCloseable {
     @Override
     public void close() {
         bar.close();
+        if (!consumer.closed) {
+            // progressbar 0.10.1: closed before its first scheduled drawing ran, the bar draws once and does not
+            // end its line; a second close() finishes it
+            bar.close();
+        }
     }
 
     /** {@code h:mm:ss}, e.g. {@code 0:03:07}. */

@@ -32,6 +32,20 @@ class TrainingProgressTest {
         assertTrue(!text.contains("\u001b["), "no escape sequences off a terminal");
     }
 
+    /** A bar closed before the library's first scheduled drawing still draws its final state and ends the line. */
+    @Test
+    void closingAtOnceStillEndsTheLine() {
+        for (int i = 0; i < 20; i++) {
+            ByteArrayOutputStream buf = new ByteArrayOutputStream();
+            PrintStream out = new PrintStream(buf, true, StandardCharsets.UTF_8);
+            try (TrainingProgress bar = TrainingProgress.start("epoch 1/1", 10, out, false)) {
+                bar.advance(10, "done");
+            }
+            String text = buf.toString(StandardCharsets.UTF_8);
+            assertTrue(text.endsWith("\n") && text.contains("10/10 img"), "run " + i + ": <" + text + ">");
+        }
+    }
+
     @Test
     void durationsAndBadArguments() {
         assertEquals("0:00:00", TrainingProgress.duration(0.2));
