@@ -138,6 +138,22 @@ class SparkTrainingTest {
         throw new IllegalArgumentException("no layer " + layerIndex);
     }
 
+    /** The Javadoc example of {@link WorkerAwareTrainingMaster}, also in docs/distributed.md. */
+    @Test
+    void javadocExample() {
+        ComputationGraph net = TestNets.net(DropMode.BATCH, SEED);
+        JavaRDD<DataSet> trainingRdd = sc.parallelize(TestNets.batches(TestNets.data(64, 1), 32), 2);
+        ParameterAveragingTrainingMaster master = new WorkerAwareTrainingMaster(
+                new ParameterAveragingTrainingMaster.Builder(32)    // examples per DataSet in the RDD
+                        .batchSizePerWorker(32)
+                        .averagingFrequency(5)
+                        .rddTrainingApproach(RDDTrainingApproach.Direct));
+        SparkComputationGraph sparkNet = new SparkComputationGraph(sc, net, master);
+        sparkNet.fit(trainingRdd);
+        assertEquals(1, net.getEpochCount());
+        assertEquals(5, net.getIterationCount(), "the driver counts averagingFrequency per split");
+    }
+
     /**
      * DL4J's own master: the driver counts iterations (2 per split) and epochs, but every worker of every split
      * starts again at iteration 0 of epoch 0, so all splits draw the same two sets of masks, and both workers of a
