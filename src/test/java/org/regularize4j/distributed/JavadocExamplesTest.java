@@ -5,6 +5,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.FixedThresholdAlgorithm;
 import org.deeplearning4j.parallelism.ParallelWrapper;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
@@ -36,6 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * compiled and run. {@link #everyExampleIsCopiedVerbatim()} fails if an example changed without its copy, or if a
  * public type has no example.
  */
+@ExtendWith(SingleThreadedNd4j.class)
 class JavadocExamplesTest {
 
     /** 16 MNIST-sized examples: 2 mini-batches of 8, one round of 2 workers per epoch. */

@@ -5,6 +5,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.FixedThresholdAlgorithm;
 import org.deeplearning4j.parallelism.ParallelWrapper.TrainingMode;
 import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.evaluation.classification.Evaluation;
@@ -28,6 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * trained by 2 ParallelWrapper workers in both of DL4J's modes: the loss goes down, the trained network
  * round-trips through ModelSerializer and evaluates.
  */
+@ExtendWith(SingleThreadedNd4j.class)
 class ParallelTrainingTest {
     private static final Logger log = LoggerFactory.getLogger(ParallelTrainingTest.class);
     static final int BATCH = 8;

@@ -9,6 +9,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.FixedThresholdAlgorithm;
 import org.deeplearning4j.parallelism.ParallelWrapper.TrainingMode;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -33,6 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * where every worker zeroed it). Shared gradients threshold-encode the update: each weight moves by multiples of the
  * encoding threshold, so it lands near zero, not on it.
  */
+@ExtendWith(SingleThreadedNd4j.class)
 class ProximalL1SharedGradientsTest {
     private static final Logger log = LoggerFactory.getLogger(ProximalL1SharedGradientsTest.class);
     private static final int FEATURES = 30;

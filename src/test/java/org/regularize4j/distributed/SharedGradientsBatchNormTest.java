@@ -15,6 +15,7 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.FixedThresholdAlgorithm;
 import org.deeplearning4j.parallelism.ParallelWrapper.TrainingMode;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -38,6 +39,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the batch statistics they should follow are far away. Our blocks' statistics and DL4J's own BatchNormalization
  * behave the same: it is how DL4J's gradient sharing works, not something our layers do.
  */
+@ExtendWith(SingleThreadedNd4j.class)
 class SharedGradientsBatchNormTest {
     private static final Logger log = LoggerFactory.getLogger(SharedGradientsBatchNormTest.class);
     private static final double THRESHOLD = 1e-3;

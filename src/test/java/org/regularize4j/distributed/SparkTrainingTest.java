@@ -17,6 +17,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.nd4j.evaluation.classification.Evaluation;
@@ -49,6 +50,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * serialization (the training broadcast) and as JSON (distributed evaluation). A listener, shipped to the
  * executors with the workers, records each worker's counters and its blocks' decisions.
  */
+@ExtendWith(SingleThreadedNd4j.class)
 @Tag("spark")
 class SparkTrainingTest {
     private static final Logger log = LoggerFactory.getLogger(SparkTrainingTest.class);

@@ -9,6 +9,7 @@ import org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.Fixed
 import org.deeplearning4j.parallelism.ParallelWrapper;
 import org.deeplearning4j.parallelism.ParallelWrapper.TrainingMode;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.nd4j.linalg.dataset.DataSet;
@@ -36,6 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * residual blocks take. A listener (ParallelWrapper hands the same listener object to every worker) records, after
  * every iteration of every worker, the worker's model, counters and each block's per-example multipliers.
  */
+@ExtendWith(SingleThreadedNd4j.class)
 class WorkerDecisionsTest {
     private static final Logger log = LoggerFactory.getLogger(WorkerDecisionsTest.class);
     private static final long SEED = 7;
