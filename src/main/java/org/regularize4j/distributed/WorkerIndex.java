@@ -8,6 +8,10 @@ import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.regularize4j.depth.WorkerAware;
 import org.regularize4j.util.Checks;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
 /**
  * Tells every stochastic-depth component of one copy of a network which worker of a data-parallel run trains
  * that copy ({@link WorkerAware}). With index {@code w}, {@code ROW}-mode decisions use a seed of their own
@@ -74,7 +78,7 @@ public final class WorkerIndex {
         Integer found = null;
         Iterable<?> parts;
         if (model instanceof ComputationGraph) {
-            java.util.List<Object> all = new java.util.ArrayList<>();
+            List<Object> all = new ArrayList<>();
             for (GraphVertex v : ((ComputationGraph) model).getVertices()) {
                 all.add(v);
                 if (v.hasLayer()) {
@@ -83,7 +87,7 @@ public final class WorkerIndex {
             }
             parts = all;
         } else if (model instanceof MultiLayerNetwork) {
-            parts = java.util.Arrays.asList(((MultiLayerNetwork) model).getLayers());
+            parts = Arrays.asList(((MultiLayerNetwork) model).getLayers());
         } else {
             throw new IllegalArgumentException("model must be a ComputationGraph or a MultiLayerNetwork, got "
                     + model.getClass().getName());

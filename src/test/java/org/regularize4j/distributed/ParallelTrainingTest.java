@@ -1,10 +1,12 @@
 package org.regularize4j.distributed;
 
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
+import org.nd4j.linalg.dataset.adapter.MultiDataSetIteratorAdapter;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.FixedThresholdAlgorithm;
 import org.deeplearning4j.parallelism.ParallelWrapper.TrainingMode;
 import org.deeplearning4j.util.ModelSerializer;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -74,5 +76,21 @@ class ParallelTrainingTest {
         assertEquals(net.outputSingle(test.getFeatures()), restored.outputSingle(test.getFeatures()));
         assertEquals(eval.accuracy(), restored.evaluate(new ListDataSetIterator<>(test.asList(), 32)).accuracy());
         assertTrue(((ActivityRegularization) restored.getLayer("activity").conf().getLayer()).getL2() > 0);
+    }
+
+    /** The MultiDataSet path of ParallelWrapper (a ComputationGraph's native input) gets the same treatment. */
+    @Test
+    void multiDataSetIteratorsTrainToo() {
+        ComputationGraph net = TestNets.net(DropMode.ROW, 7);
+        DataSet train = TestNets.data(64, 1);
+        double before = net.score(train);
+        try (ParallelTraining training = ParallelTraining.builder(net).build()) {
+            for (int e = 0; e < 3; e++) {
+                training.fit(new MultiDataSetIteratorAdapter(new ListDataSetIterator<>(train.asList(), BATCH)));
+            }
+        }
+        assertEquals(3, net.getEpochCount());
+        assertEquals(3 * 4, net.getIterationCount());   // 8 mini-batches, 2 workers: 4 rounds per epoch
+        assertTrue(net.score(train) < before, before + " -> " + net.score(train));
     }
 }

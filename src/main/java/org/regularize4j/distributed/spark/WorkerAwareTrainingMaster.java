@@ -9,6 +9,9 @@ import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingMaster;
 import org.deeplearning4j.spark.impl.paramavg.ParameterAveragingTrainingWorker;
 import org.regularize4j.util.Checks;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * DL4J's {@link ParameterAveragingTrainingMaster} (dl4j-spark 1.0.0-M2) whose workers continue the network's
  * iteration and epoch counters and know their worker index.
@@ -35,8 +38,6 @@ import org.regularize4j.util.Checks;
  * }</pre>
  */
 public class WorkerAwareTrainingMaster extends ParameterAveragingTrainingMaster {
-    private static final long serialVersionUID = 1L;
-
     private final WorkerCountersHook hook = new WorkerCountersHook();
 
     /**
@@ -46,7 +47,7 @@ public class WorkerAwareTrainingMaster extends ParameterAveragingTrainingMaster 
      */
     public WorkerAwareTrainingMaster(ParameterAveragingTrainingMaster.Builder builder) {
         super(Checks.notNull("builder", builder));
-        java.util.List<TrainingHook> hooks = new java.util.ArrayList<>();
+        List<TrainingHook> hooks = new ArrayList<>();
         hooks.add(hook);
         if (trainingHookList != null) {
             hooks.addAll(trainingHookList);
