@@ -29,11 +29,21 @@ import java.nio.FloatBuffer;
  * }</pre>
  */
 public final class FloatBatchNorm {
+    /**
+     * The kernels read and write the arrays' host memory, which is where the data lives on ND4J's CPU backend only.
+     * On another backend (CUDA) the device copy would not see their writes, so there they never apply and the
+     * libnd4j kernels run instead (docs/backends.md; not tested by CI, which has no GPU).
+     */
+    private static final boolean HOST_BACKEND = Nd4j.getEnvironment().isCPU();
+
     private FloatBatchNorm() {
     }
 
-    /** Whether this kernel applies: float32, rank 4, plain 'c' layout. */
+    /** Whether this kernel applies: the CPU backend, float32, rank 4, plain 'c' layout. */
     public static boolean supports(INDArray... arrays) {
+        if (!HOST_BACKEND) {
+            return false;
+        }
         for (INDArray a : arrays) {
             if (a.dataType() != DataType.FLOAT || a.rank() != 4 || !NativeOps.isCContiguous(a)) {
                 return false;
@@ -42,8 +52,11 @@ public final class FloatBatchNorm {
         return true;
     }
 
-    /** Whether the element-wise kernels apply: float32, 'c'-contiguous, same length. */
+    /** Whether the element-wise kernels apply: the CPU backend, float32, 'c'-contiguous, same length. */
     public static boolean supportsFlat(INDArray... arrays) {
+        if (!HOST_BACKEND) {
+            return false;
+        }
         for (INDArray a : arrays) {
             if (a.dataType() != DataType.FLOAT || !NativeOps.isCContiguous(a) || a.length() != arrays[0].length()
                     || a.length() > Integer.MAX_VALUE) {

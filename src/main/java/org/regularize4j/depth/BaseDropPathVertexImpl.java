@@ -19,10 +19,12 @@ import org.nd4j.linalg.factory.Nd4j;
  * per-example multipliers of a forward pass and keeps them (outside DL4J's workspaces, one value per
  * example) for the backward pass.
  */
-abstract class BaseDropPathVertexImpl extends BaseGraphVertex {
+abstract class BaseDropPathVertexImpl extends BaseGraphVertex implements WorkerAware {
     protected final BaseDropPathVertex conf;
     /** Multipliers of the last forward pass; backprop uses exactly these. */
     protected RowScales scales;
+    /** Worker of a data-parallel run this copy belongs to (ROW decisions only); 0 unless set. */
+    private int workerIndex;
 
     BaseDropPathVertexImpl(ComputationGraph graph, String name, int vertexIndex, BaseDropPathVertex conf,
                            DataType dataType) {
@@ -33,6 +35,16 @@ abstract class BaseDropPathVertexImpl extends BaseGraphVertex {
     /** The configuration this vertex was built from. */
     public BaseDropPathVertex getConf() {
         return conf;
+    }
+
+    @Override
+    public void setWorkerIndex(int workerIndex) {
+        this.workerIndex = org.regularize4j.util.Checks.atLeast("workerIndex", workerIndex, 0);
+    }
+
+    @Override
+    public int getWorkerIndex() {
+        return workerIndex;
     }
 
     /** The per-example multipliers used by the last forward pass, or null before the first one. */
@@ -54,7 +66,7 @@ abstract class BaseDropPathVertexImpl extends BaseGraphVertex {
         ComputationGraphConfiguration gc = graph.getConfiguration();
         long seed = conf.getSeed() != null ? conf.getSeed() : gc.getDefaultConfiguration().getSeed();
         scales = DropPath.scales(numExamples, conf.getDropProb(), active, conf.getDropMode(), conf.getScaling(),
-                seed, gc.getIterationCount(), gc.getEpochCount(), vertexIndex);
+                seed, gc.getIterationCount(), gc.getEpochCount(), vertexIndex, workerIndex);
         return scales;
     }
 

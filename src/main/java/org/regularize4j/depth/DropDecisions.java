@@ -14,6 +14,13 @@ import org.regularize4j.util.Checks;
  * <p>The uniform variates come from a SplitMix64-style mix of the coordinates (53 random bits); the
  * statistical tests in {@code DropDecisionsTest} bound their bias and correlation.
  *
+ * <p>Several workers of a data-parallel run (DL4J's {@code ParallelWrapper}, Spark) train copies of one network
+ * with the same seed and, in step, the same iteration count. {@link DropMode#BATCH} decisions are then the same
+ * on every worker: all workers drop the same blocks in the same iteration, as one process training on the
+ * combined mini-batch would. {@link DropMode#ROW} decisions are per example and must not repeat from one
+ * worker's shard to the next, so they use {@link #workerSeed(long, int)}: worker 0 draws what a single process
+ * draws, every other worker draws independently (see {@link WorkerAware} and docs/distributed.md).
+ *
  * <pre>{@code
  * double[] scales = DropDecisions.trainingScales(8, 0.25, DropMode.ROW, Scaling.INVERTED,
  *         42L, 0, 0, 3);   // each entry 0 (dropped) or 1/0.75 (kept)
@@ -39,6 +46,22 @@ public final class DropDecisions {
     }
 
     /**
+     * The seed of {@link DropMode#ROW} decisions on worker {@code workerIndex} of a data-parallel run:
+     * {@code seed} itself on worker 0 (so a single process, or the first worker, is unaffected) and a
+     * well-mixed seed of its own on every other worker, so that row {@code i} of one worker's mini-batch and
+     * row {@code i} of another's are decided independently. BATCH decisions never use it.
+     *
+     * @param workerIndex 0-based worker index, {@code >= 0}
+     */
+    public static long workerSeed(long seed, int workerIndex) {
+        Checks.atLeast("workerIndex", workerIndex, 0);
+        if (workerIndex == 0) {
+            return seed;
+        }
+        return mix(mix(seed ^ 0x5851F42D4C957F2DL) + workerIndex * 0xC2B2AE3D27D4EB4FL);
+    }
+
+    /**
      * Whether a branch is kept: true with probability {@code 1 - dropProb}. Exactly never kept when
      * dropProb is 1 and always kept when it is 0.
      */
@@ -56,17 +79,32 @@ public final class DropDecisions {
      */
     public static double[] trainingScales(int numExamples, double dropProb, DropMode mode, Scaling scaling,
                                           long seed, long iteration, long epoch, long streamIndex) {
+        return trainingScales(numExamples, dropProb, mode, scaling, seed, iteration, epoch, streamIndex, 0);
+    }
+
+    /**
+     * {@link #trainingScales(int, double, DropMode, Scaling, long, long, long, long)} on worker
+     * {@code workerIndex} of a data-parallel run: ROW decisions use {@link #workerSeed(long, int)}, the BATCH
+     * decision is the same on every worker.
+     *
+     * @param workerIndex 0-based worker index, {@code >= 0}; 0 gives the single-process decisions
+     */
+    public static double[] trainingScales(int numExamples, double dropProb, DropMode mode, Scaling scaling,
+                                          long seed, long iteration, long epoch, long streamIndex,
+                                          int workerIndex) {
         Checks.atLeast("numExamples", numExamples, 1);
         Checks.probability("dropProb", dropProb);
         Checks.notNull("mode", mode);
+        Checks.atLeast("workerIndex", workerIndex, 0);
         double keptScale = keptScale(dropProb, scaling);
         double[] scales = new double[numExamples];
         if (mode == DropMode.BATCH) {
             boolean keep = keep(dropProb, seed, iteration, epoch, streamIndex, BATCH_DRAW);
             java.util.Arrays.fill(scales, keep ? keptScale : 0.0);
         } else {
+            long rowSeed = workerSeed(seed, workerIndex);
             for (int i = 0; i < numExamples; i++) {
-                scales[i] = keep(dropProb, seed, iteration, epoch, streamIndex, i) ? keptScale : 0.0;
+                scales[i] = keep(dropProb, rowSeed, iteration, epoch, streamIndex, i) ? keptScale : 0.0;
             }
         }
         return scales;

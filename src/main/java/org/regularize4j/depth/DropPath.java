@@ -72,6 +72,18 @@ public final class DropPath {
      */
     public static RowScales scales(long numExamples, double dropProb, boolean training, DropMode mode,
                                    Scaling scaling, long seed, long iteration, long epoch, long streamIndex) {
+        return scales(numExamples, dropProb, training, mode, scaling, seed, iteration, epoch, streamIndex, 0);
+    }
+
+    /**
+     * {@link #scales(long, double, boolean, DropMode, Scaling, long, long, long, long)} on worker
+     * {@code workerIndex} of a data-parallel run (see {@link DropDecisions#workerSeed(long, int)}): ROW masks
+     * differ between workers, BATCH decisions do not.
+     */
+    public static RowScales scales(long numExamples, double dropProb, boolean training, DropMode mode,
+                                   Scaling scaling, long seed, long iteration, long epoch, long streamIndex,
+                                   int workerIndex) {
+        Checks.atLeast("workerIndex", workerIndex, 0);
         if (numExamples < 1 || numExamples > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("numExamples must be in [1, " + Integer.MAX_VALUE + "], got "
                     + numExamples);
@@ -81,7 +93,7 @@ public final class DropPath {
             return RowScales.uniform(n, training ? 1.0 : DropDecisions.inferenceScale(dropProb, scaling));
         }
         return RowScales.of(DropDecisions.trainingScales(n, dropProb, mode, scaling, seed, iteration, epoch,
-                streamIndex));
+                streamIndex, workerIndex));
     }
 
     static void checkArgs(INDArray x, double dropProb, DropMode mode, Scaling scaling) {

@@ -20,7 +20,8 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
  * DL4J's {@code w - u} is the thresholded value, and zeros are exact ({@code w - w == 0}). It must be the last
  * post-updater entry of its parameter (a later one would move the zeros again); {@link RegularizationPolicy}
  * puts it last. Under ParallelWrapper's shared-gradients mode updates are threshold-encoded before they are
- * applied, so exact zeros do not survive there.
+ * applied, so exact zeros do not survive there: weights end near zero (within a few encoding thresholds), not on
+ * it. Parameter averaging keeps a zero wherever every worker zeroed the weight (docs/distributed.md).
  *
  * <p><b>Score:</b> {@code l1 * sum|w|}, the term of the objective this method minimizes. Keep it out of gradient
  * checks (it acts in the updater, not in the gradient).

@@ -12,6 +12,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.regularize4j.backend.NativeOps;
 import org.regularize4j.depth.DropPath;
 import org.regularize4j.depth.RowScales;
+import org.regularize4j.depth.WorkerAware;
+import org.regularize4j.util.Checks;
 
 import java.util.List;
 
@@ -25,14 +27,25 @@ import java.util.List;
  * boolean computed = block.wasBranchComputed();   // after a training step
  * }</pre>
  */
-public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> {
+public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements WorkerAware {
     private INDArray output;        // kept for the ReLU's backward pass
     private RowScales scales;       // multipliers of the last forward pass
     private boolean branchComputed = true;
     private long branchForwardCount;
+    private int workerIndex;        // worker of a data-parallel run (ROW decisions only); 0 unless set
 
     public ResidualBlockImpl(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
+    }
+
+    @Override
+    public void setWorkerIndex(int workerIndex) {
+        this.workerIndex = Checks.atLeast("workerIndex", workerIndex, 0);
+    }
+
+    @Override
+    public int getWorkerIndex() {
+        return workerIndex;
     }
 
     /** Whether the last forward pass computed the branch (false: the block was dropped and skipped). */
@@ -58,7 +71,7 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> {
         INDArray x = layerInput(training, mgr);
         long seed = c.getSeed() != null ? c.getSeed() : conf.getSeed();
         RowScales s = DropPath.scales(x.size(0), c.getDropProb(), training, c.getDropMode(), c.getScaling(), seed,
-                getIterationCount(), getEpochCount(), getIndex());
+                getIterationCount(), getEpochCount(), getIndex(), workerIndex);
         boolean compute = s.keptCount() > 0;
 
         INDArray shortcut = shortcutForward(x, training, mgr);

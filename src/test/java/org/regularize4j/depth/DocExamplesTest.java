@@ -154,6 +154,26 @@ class DocExamplesTest {
     }
 
     @Test
+    void javadocOfWorkerAware() {
+        ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(42).graphBuilder()
+                .addInputs("in")
+                .addLayer("stem", new DenseLayer.Builder().nIn(4).nOut(8).build(), "in")
+                .addLayer("branch", new DenseLayer.Builder().nIn(8).nOut(8).build(), "stem")
+                .addVertex("res", new StochasticDepthVertex(0.5), "branch", "stem")
+                .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(8).nOut(3)
+                        .activation(Activation.SOFTMAX).build(), "res")
+                .setOutputs("out").build();
+        ComputationGraph graph = new ComputationGraph(conf);
+        graph.init();
+        for (org.deeplearning4j.nn.graph.vertex.GraphVertex v : graph.getVertices()) {
+            if (v instanceof WorkerAware) {
+                ((WorkerAware) v).setWorkerIndex(1);   // this copy is worker 1
+            }
+        }
+        assertEquals(1, ((WorkerAware) graph.getVertex("res")).getWorkerIndex());
+    }
+
+    @Test
     void javadocOfChecks() {
         double dropProb = Checks.probability("dropProb", 0.2);   // returns 0.2
         assertEquals(0.2, dropProb);

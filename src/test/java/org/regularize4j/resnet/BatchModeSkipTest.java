@@ -108,6 +108,27 @@ class BatchModeSkipTest {
     }
 
     /**
+     * In a frozen part of a network (TransferLearning's feature extractor wraps the blocks in DL4J's
+     * FrozenLayer) stochastic depth is off, as dropout is: a training forward pass equals inference.
+     */
+    @Test
+    void frozenBlocksDoNotDrop() {
+        ComputationGraph net = ResNet.cifar(8).inputShape(3, 8, 8).numClasses(3).seed(4)
+                .stochasticDepth(DepthSchedule.constant(0.9), DropMode.ROW).build();
+        INDArray x = data(6, 3, 8, 1).getFeatures();
+        assertTrue(!net.outputSingle(true, x).equalsWithEps(net.outputSingle(false, x), 1e-6),
+                "unfrozen: training differs from inference");
+        ComputationGraph frozen = new org.deeplearning4j.nn.transferlearning.TransferLearning.GraphBuilder(net)
+                .setFeatureExtractor("stage3.block1").build();
+        assertTrue(frozen.getLayer("stage2.block1") instanceof org.deeplearning4j.nn.layers.FrozenLayer);
+        Map<String, INDArray> train = frozen.feedForward(x, true);
+        Map<String, INDArray> infer = frozen.feedForward(x, false);
+        for (String b : List.of("stage1.block1", "stage2.block1", "stage3.block1")) {
+            assertEquals(infer.get(b), train.get(b), b);
+        }
+    }
+
+    /**
      * Over 3,000 iterations each block's drop frequency matches its linear-schedule probability: the count
      * is Binomial(3000, p); tolerance 6 sd = 6 sqrt(p(1-p)/3000) (at most 0.055).
      */
