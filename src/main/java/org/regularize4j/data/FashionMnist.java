@@ -39,7 +39,8 @@ import java.util.Optional;
  * String name = FashionMnist.CLASS_NAMES.get(small.label(0));            // "Ankle boot"
  * }</pre>
  */
-public final class FashionMnist {
+public final class FashionMnist implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     private static final Logger log = LoggerFactory.getLogger(FashionMnist.class);
 
     /** Where Debian's {@code dataset-fashion-mnist} package puts the gzipped IDX files. */

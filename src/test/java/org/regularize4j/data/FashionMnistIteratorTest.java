@@ -226,6 +226,24 @@ class FashionMnistIteratorTest {
         assertEquals(Augmentation.of(2, true), Augmentation.cropAndFlip(2));
     }
 
+    /** DL4J's DataSetIterator is Serializable: a deserialized iterator yields the same batches. */
+    @Test
+    void javaSerializationRoundTrip() throws Exception {
+        FashionMnistIterator it = FashionMnistIterator.builder(SMALL).batchSize(30).shuffle(true).seed(4).epoch(2)
+                .augmentation(Augmentation.cropAndFlip(2)).build();
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(bytes)) {
+            out.writeObject(it);
+        }
+        FashionMnistIterator back;
+        try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
+                new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+            back = (FashionMnistIterator) in.readObject();
+        }
+        assertEquals(2, back.epoch());
+        assertEquals(it.next().getFeatures(), back.next().getFeatures());
+    }
+
     @Test
     void preProcessorIsApplied() {
         FashionMnistIterator it = SMALL.iterator(10);
