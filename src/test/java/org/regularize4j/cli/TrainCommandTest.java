@@ -224,6 +224,29 @@ class TrainCommandTest {
         assertEquals(csv, Files.readString(out.resolve("metrics.csv")), "the run was changed");
     }
 
+    /** AdamW gets decoupled decay (PyTorch's AdamW), a step schedule, batch-mode stochastic depth. */
+    @Test
+    void adamwStepScheduleAndBatchMode() {
+        CliRun r = CliRun.of(tiny(dir.resolve("adamw"), "--updater", "adamw", "--lr-schedule", "step", "--drop-mode",
+                "batch", "--drop-path", "0.3", "--augment", "false"));
+        assertEquals(0, r.exitCode(), r.toString());
+        assertTrue(r.out().contains("weight penalties: policy standard, weight decay 0.05 (decoupled)"), r.out());
+        assertTrue(r.out().contains("[DecoupledWeightDecay("), r.out());
+        assertTrue(r.out().contains("optimizer: AdamW, lr 0.001 step"), r.out());
+        assertTrue(r.out().contains("stochastic depth: linear to 0.3, batch mode"), r.out());
+        assertTrue(r.lastLine().contains("\"updater\": \"adamw\"") && r.lastLine().contains("\"augment\": false"),
+                r.lastLine());
+    }
+
+    /** An ImageNet-style ResNet gets the small-input stem for 28x28 images. */
+    @Test
+    void imagenetResNetOnSmallImages() {
+        CliRun r = CliRun.of("train", "--model", "resnet18", "--epochs", "1", "--train-per-class", "1", "--data",
+                data.toString(), "--out", dir.resolve("r18").toString());
+        assertEquals(0, r.exitCode(), r.toString());
+        assertTrue(r.out().contains("model: resnet18-imagenet on 1x28x28, 11,"), r.out());
+    }
+
     /** The demo's data: without --data, the bundled subset, also where the full set is installed. */
     @Test
     void withoutDataTheBundledSubsetIsUsed() {
