@@ -5,6 +5,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.regularize4j.backend.MemoryTrimListener;
 import org.regularize4j.backend.NativeBackend;
 import org.regularize4j.depth.DropMode;
 import org.regularize4j.penalty.RegularizationPolicy;
@@ -65,6 +66,10 @@ final class BenchCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--inference", description = "Time inference (output) instead of training steps.")
     boolean inference;
+    @Option(names = "--trim-memory", defaultValue = "true", arity = "1",
+            description = "Return freed native memory to the OS during training (backend.MemoryTrimListener),"
+                    + " as `train` does: true or false. Default: ${DEFAULT-VALUE}")
+    boolean trimMemory;
 
     @Override
     public Integer call() {
@@ -93,9 +98,17 @@ final class BenchCommand implements Callable<Integer> {
         DataSet ds = new DataSet(x, y);
         double[] ms = new double[iters];
         ActiveBlocksListener blocks = new ActiveBlocksListener(0);
+        MemoryTrimListener trim = trimMemory ? MemoryTrimListener.forTraining() : null;
+        if (trim != null) {
+            net.setListeners(trim);
+        }
         for (int i = -warmup; i < iters; i++) {
-            if (i == 0) {
-                net.setListeners(blocks);   // count the timed iterations only
+            if (i == 0) {   // count the timed iterations only
+                if (trim != null) {
+                    net.setListeners(blocks, trim);
+                } else {
+                    net.setListeners(blocks);
+                }
             }
             long t0 = System.nanoTime();
             if (inference) {
@@ -113,6 +126,10 @@ final class BenchCommand implements Callable<Integer> {
         double median = iters % 2 == 1 ? sorted[iters / 2] : (sorted[iters / 2 - 1] + sorted[iters / 2]) / 2;
         System.out.printf(Locale.ROOT, "median %.2f ms per %s (min %.2f, max %.2f) over %d iterations%n", median,
                 inference ? "inference pass" : "training step", sorted[0], sorted[iters - 1], iters);
+        if (trim != null && !inference) {
+            System.out.printf(Locale.ROOT, "memory trims: %d (%.1f ms in all), resident set now %d MB%n",
+                    trim.trims(), trim.trimMillis(), MemoryTrimListener.residentBytes() >> 20);
+        }
         System.out.printf(Locale.ROOT, "{\"model\": \"%s\", \"batch\": %d, \"input\": \"%s\", \"drop_path\": %s,"
                         + " \"drop_mode\": \"%s\", \"schedule\": \"%s\", \"policy\": \"%s\", \"inference\": %s,"
                         + " \"iters\": %d,"

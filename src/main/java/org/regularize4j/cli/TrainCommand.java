@@ -8,6 +8,7 @@ import org.nd4j.linalg.schedule.FixedSchedule;
 import org.nd4j.linalg.schedule.ISchedule;
 import org.nd4j.linalg.schedule.MapSchedule;
 import org.nd4j.linalg.schedule.ScheduleType;
+import org.regularize4j.backend.MemoryTrimListener;
 import org.regularize4j.backend.NativeBackend;
 import org.regularize4j.data.Augmentation;
 import org.regularize4j.data.FashionMnist;
@@ -229,6 +230,7 @@ final class TrainCommand implements Callable<Integer> {
         if (stats != null) {
             net.addListeners(stats);
         }
+        net.addListeners(MemoryTrimListener.forTraining());
         Nd4j.getRandom().setSeed(seed);
         Evaluator.Result lastEval = null;
         int ranEpochs = 0;
