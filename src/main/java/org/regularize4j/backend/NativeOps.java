@@ -92,6 +92,12 @@ public final class NativeOps {
                 .addIntegerArguments(1, 1, 1).addFloatingPointArguments(eps).build());
     }
 
+    /** {@code out = max(x, 0)} in one pass ({@code out} of x's shape); returns out. */
+    public static INDArray relu(INDArray x, INDArray out) {
+        Nd4j.getExecutioner().exec(new RectifiedLinear(x, out, 0.0));
+        return out;
+    }
+
     /** In-place ReLU. */
     public static INDArray reluInPlace(INDArray x) {
         Nd4j.getExecutioner().exec(new RectifiedLinear(x, x, 0.0));

@@ -85,11 +85,11 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
                 h = units.get(i).forward(h, training, mgr, keep);
             }
             s.multiplyAdd(h, shortcut, out);
+            NativeOps.reluInPlace(out);
             branchForwardCount++;
         } else {
-            out.assign(shortcut);
+            NativeOps.relu(shortcut, out);
         }
-        NativeOps.reluInPlace(out);
         scales = s;
         branchComputed = compute;
         output = training ? out : null;
@@ -138,9 +138,20 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         List<ConvBnUnit> units = units();
         int n = c.branchUnits();
         INDArray eps = epsilon.castTo(dataType);
+        if (!branchComputed) {
+            for (int i = 0; i < n; i++) {
+                units.get(i).zeroGradients(gradientViews);
+            }
+        }
+        if (!branchComputed && !c.changesShape()) {
+            // a skipped block with an identity shortcut: the input gradient is the ReLU's, in one pass
+            INDArray dx = NativeOps.reluBackprop(output, eps,
+                    mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, eps.shape(), 'c'));
+            return new Pair<>(gradientObject(), dx);
+        }
         INDArray d = NativeOps.reluBackprop(output, eps,
                 mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, eps.shape(), 'c'));
-        INDArray dx;
+        INDArray dx = null;
         if (branchComputed) {
             // the units read their output gradient and never write it, so a multiplier of 1 needs no copy
             INDArray g = scales.isUniform() && scales.get(0) == 1.0 ? d
@@ -150,16 +161,16 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
                         i == 0 ? ArrayType.ACTIVATION_GRAD : ArrayType.BP_WORKING_MEM);
             }
             dx = g;
-        } else {
-            for (int i = 0; i < n; i++) {
-                units.get(i).zeroGradients(gradientViews);
-            }
-            dx = mgr.create(ArrayType.ACTIVATION_GRAD, dataType, input.shape(), 'c');   // zeros
         }
         if (!c.changesShape()) {
             dx.addi(d);
         } else if (c.zeroPadShortcut()) {
+            if (dx == null) {
+                dx = mgr.create(ArrayType.ACTIVATION_GRAD, dataType, input.shape(), 'c');   // zeros
+            }
             dx.get(subsample()).addi(d.get(padChannels(input.size(1))));
+        } else if (dx == null) {
+            dx = projection().backward(d, gradientViews, mgr, ArrayType.ACTIVATION_GRAD);
         } else {
             dx.addi(projection().backward(d, gradientViews, mgr, ArrayType.BP_WORKING_MEM));
         }
