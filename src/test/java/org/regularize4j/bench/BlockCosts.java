@@ -71,7 +71,7 @@ public final class BlockCosts {
                 + " stage 2 %.2f ms, stage 3 %.2f ms%n", depth, steps, b[0], b[1], b[2], b[3]);
         System.out.printf(Locale.ROOT, "predicted step with every branch: %.1f ms; with linear(%.1f) skipping:"
                         + " %.1f ms = %.3fx; expected share of branches computed %.3f, of branch time %.3f%n",
-                finalDropProb, full, expected, expected / full, (keep[0] + keep[1] + keep[2]) / (3.0 * n),
+                full, finalDropProb, expected, expected / full, (keep[0] + keep[1] + keep[2]) / (3.0 * n),
                 (expected - b[0]) / branchFull);
     }
 
