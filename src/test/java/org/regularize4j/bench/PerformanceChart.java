@@ -17,8 +17,9 @@ import java.util.Map;
 /**
  * Draws {@code docs/performance.png} from the JSON lines that {@code scripts/bench-all} writes: ms per
  * training step of each network, regularize4j against the PyTorch peer, without stochastic depth and with
- * batch-mode stochastic depth (linear schedule, finalDropProb 0.5). Usage (from {@code scripts/perf-chart}):
- * {@code PerformanceChart <results.jsonl> <out.png>}.
+ * batch-mode stochastic depth (linear schedule, finalDropProb 0.5). Given several result files (runs of
+ * bench-all), each bar is the median over the runs: on a shared machine one run's slow spell moves a single
+ * bar. Usage (from {@code scripts/perf-chart}): {@code PerformanceChart <out.png> <results.jsonl>...}.
  */
 public final class PerformanceChart {
     static final String OURS = "regularize4j";
@@ -30,15 +31,39 @@ public final class PerformanceChart {
     }
 
     public static void main(String[] args) throws IOException {
-        if (args.length != 2) {
-            System.err.println("usage: PerformanceChart <results.jsonl> <out.png>");
+        if (args.length < 2) {
+            System.err.println("usage: PerformanceChart <out.png> <results.jsonl>...");
             System.exit(2);
         }
-        Map<String, Map<String, Double>> series = read(Paths.get(args[0]));
-        JFreeChart chart = Charts.groupedBarChart("Training step, batch 64 (2 cores; lower is better)", "network",
-                "ms per step (median)", series);
-        Charts.writePng(chart, Paths.get(args[1]), 900, 520);
-        System.out.println("wrote " + args[1]);
+        List<Path> runs = new java.util.ArrayList<>();
+        for (int i = 1; i < args.length; i++) {
+            runs.add(Paths.get(args[i]));
+        }
+        Map<String, Map<String, Double>> series = median(runs);
+        String title = "Training step, batch 64 (2 cores; lower is better)"
+                + (runs.size() > 1 ? ", median of " + runs.size() + " runs" : "");
+        JFreeChart chart = Charts.groupedBarChart(title, "network", "ms per step (median)", series);
+        Charts.writePng(chart, Paths.get(args[0]), 900, 520);
+        System.out.println("wrote " + args[0]);
+    }
+
+    /** Series name → (network → median over the runs of ms per step); a bar missing from a run is skipped. */
+    static Map<String, Map<String, Double>> median(List<Path> runs) throws IOException {
+        Map<String, Map<String, List<Double>>> all = new LinkedHashMap<>();
+        for (Path run : runs) {
+            read(run).forEach((name, byNet) -> byNet.forEach((net, ms) -> all.computeIfAbsent(name,
+                    k -> new LinkedHashMap<>()).computeIfAbsent(net, k -> new java.util.ArrayList<>()).add(ms)));
+        }
+        Map<String, Map<String, Double>> out = new LinkedHashMap<>();
+        all.forEach((name, byNet) -> {
+            Map<String, Double> m = new LinkedHashMap<>();
+            byNet.forEach((net, values) -> {
+                double[] v = values.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+                m.put(net, v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2);
+            });
+            out.put(name, m);
+        });
+        return out;
     }
 
     /** Series name → (network → ms per step), from bench-all's JSON lines. */
@@ -82,6 +107,6 @@ public final class PerformanceChart {
             m = m.replace("-imagenet", "");
         }
         String name = m.startsWith("resnet") ? "ResNet-" + m.substring("resnet".length()) : model;
-        return imagenet ? name + " (ImageNet-style, 64x64)" : name;
+        return imagenet ? name + " (64x64)" : name;
     }
 }

@@ -29,15 +29,29 @@ class PerformanceChartTest {
         Map<String, Map<String, Double>> s = PerformanceChart.read(jsonl);
         assertEquals(List.of(PerformanceChart.OURS, PerformanceChart.OURS_BATCH, PerformanceChart.PEER,
                 PerformanceChart.PEER_BATCH), List.copyOf(s.keySet()));
-        assertEquals(Map.of("ResNet-20", 124.2, "ResNet-18 (ImageNet-style, 64x64)", 417.0), s.get(PerformanceChart.OURS));
+        assertEquals(Map.of("ResNet-20", 124.2, "ResNet-18 (64x64)", 417.0), s.get(PerformanceChart.OURS));
         assertEquals(Map.of("ResNet-20", 108.0), s.get(PerformanceChart.OURS_BATCH));
         assertEquals(Map.of("ResNet-20", 74.9), s.get(PerformanceChart.PEER));
 
         Path png = dir.resolve("p.png");
-        PerformanceChart.main(new String[]{jsonl.toString(), png.toString()});
+        PerformanceChart.main(new String[]{png.toString(), jsonl.toString()});
         BufferedImage img = ImageIO.read(png.toFile());
         assertEquals(900, img.getWidth());
         assertEquals(520, img.getHeight());
+    }
+
+    @Test
+    void severalRunsGiveTheMedianPerBar(@TempDir Path dir) throws Exception {
+        double[] ms = {130, 120, 150};
+        List<Path> runs = new java.util.ArrayList<>();
+        for (int i = 0; i < ms.length; i++) {
+            Path f = dir.resolve("run" + i + ".jsonl");
+            Files.write(f, List.of("{\"model\": \"resnet20\", \"drop_path\": 0.0, \"drop_mode\": \"row\", \"ms_per_iter\": "
+                    + ms[i] + "}"));
+            runs.add(f);
+        }
+        assertEquals(Map.of(PerformanceChart.OURS, Map.of("ResNet-20", 130.0)), PerformanceChart.median(runs));
+        assertEquals(Map.of(PerformanceChart.OURS, Map.of("ResNet-20", 125.0)), PerformanceChart.median(runs.subList(0, 2)));
     }
 
     @Test
