@@ -1,10 +1,12 @@
 package org.regularize4j.distributed;
 
+import org.regularize4j.testutil.SingleThreadedNd4j;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.FixedThresholdAlgorithm;
 import org.deeplearning4j.parallelism.ParallelWrapper;
 import org.junit.jupiter.api.Test;
+import org.regularize4j.testutil.JavadocExamples;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -18,15 +20,9 @@ import org.regularize4j.resnet.ResNet;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -119,63 +115,19 @@ class JavadocExamplesTest {
         assertEquals(1, net.getIterationCount());
     }
 
-    // ---------------------------------------------------------------------------------------------------------
-
-    static String normalize(String code) {
-        return Arrays.stream(code.split("\n")).map(String::strip).filter(l -> !l.isEmpty())
-                .collect(Collectors.joining("\n"));
-    }
-
-    /** Examples ({@code <pre>{@code ...}</pre>}) in the Javadoc of one source file, comment markers removed. */
-    static List<String> examples(String source) {
-        List<String> out = new ArrayList<>();
-        Matcher m = Pattern.compile("<pre>\\{@code\\n(.*?)\\n\\s*\\* \\}</pre>", Pattern.DOTALL).matcher(source);
-        while (m.find()) {
-            out.add(Arrays.stream(m.group(1).split("\n")).map(l -> l.replaceFirst("^\\s*\\* ?", ""))
-                    .collect(Collectors.joining("\n")));
-        }
-        return out;
-    }
-
     @Test
     void everyExampleIsCopiedVerbatim() throws IOException {
-        String copies = normalize(Files.readString(Paths.get(
-                "src/test/java/org/regularize4j/distributed/JavadocExamplesTest.java"))) + "\n"
-                + normalize(Files.readString(Paths.get(
-                "src/test/java/org/regularize4j/distributed/SparkTrainingTest.java")));
-        List<Path> files;
-        try (Stream<Path> s = Files.walk(Paths.get("src/main/java/org/regularize4j/distributed"))) {
-            files = s.filter(p -> p.toString().endsWith(".java")).sorted().collect(Collectors.toList());
-        }
-        assertTrue(files.size() >= 5, "sources found: " + files.size());
-        int count = 0;
-        for (Path p : files) {
-            String src = Files.readString(p);
-            for (String example : examples(src)) {
-                assertTrue(copies.contains(normalize(example)), p.getFileName() + " example not copied verbatim:\n"
-                        + example);
-                count++;
-            }
-            Matcher decl = Pattern.compile("(/\\*\\*(?:(?!\\*/).)*\\*/)\\s*(?:@\\w+(?:\\([^)]*\\))?\\s*)*"
-                    + "public (?:static )?(?:final )?(?:abstract )?(?:class|interface|enum) (\\w+)", Pattern.DOTALL)
-                    .matcher(src);
-            int publicTypes = 0;
-            while (decl.find()) {
-                publicTypes++;
-                assertTrue(decl.group(1).contains("<pre>{@code"), p.getFileName() + ": public type " + decl.group(2)
-                        + " has no usage example in its Javadoc");
-            }
-            boolean declaresPublicType = Pattern.compile("^(public |    public )(static )?(final )?(abstract )?"
-                    + "(class|interface|enum) ", Pattern.MULTILINE).matcher(src).find();
-            assertTrue(!declaresPublicType || publicTypes > 0, p.getFileName() + ": public type without Javadoc");
-        }
-        assertTrue(count >= 4, "examples found: " + count);
+        String here = "src/test/java/org/regularize4j/distributed/JavadocExamplesTest.java";
+        String spark = "src/test/java/org/regularize4j/distributed/SparkTrainingTest.java";
+        JavadocExamples.assertCopiedVerbatim("src/main/java/org/regularize4j/distributed", here, 4, spark);
+        String copies = JavadocExamples.normalize(Files.readString(Paths.get(here))) + "\n"
+                + JavadocExamples.normalize(Files.readString(Paths.get(spark)));
 
         String doc = Files.readString(Paths.get("docs/distributed.md"));
         Matcher m = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL).matcher(doc);
         int blocks = 0;
         while (m.find()) {
-            assertTrue(copies.contains(normalize(m.group(1))), "docs/distributed.md example not copied verbatim:\n"
+            assertTrue(copies.contains(JavadocExamples.normalize(m.group(1))), "docs/distributed.md example not copied verbatim:\n"
                     + m.group(1));
             blocks++;
         }

@@ -1,5 +1,6 @@
 package org.regularize4j.distributed;
 
+import org.regularize4j.testutil.SingleThreadedNd4j;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.nd4j.linalg.dataset.adapter.MultiDataSetIteratorAdapter;
 import org.deeplearning4j.nn.graph.ComputationGraph;

@@ -1,5 +1,6 @@
 package org.regularize4j.distributed;
 
+import org.regularize4j.testutil.SingleThreadedNd4j;
 import org.apache.spark.SparkConf;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;

@@ -1,5 +1,6 @@
 package org.regularize4j.penalty;
 
+import org.regularize4j.testutil.SingleThreadedNd4j;
 import org.regularize4j.testutil.DoublePrecision;
 import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;

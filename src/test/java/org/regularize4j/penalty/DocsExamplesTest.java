@@ -186,7 +186,7 @@ class DocsExamplesTest {
     @Test
     void everyDocsExampleIsCopiedHereVerbatim() throws IOException {
         String doc = Files.readString(Paths.get("docs/penalties.md"));
-        String self = JavadocExamplesTest.normalize(Files.readString(
+        String self = org.regularize4j.testutil.JavadocExamples.normalize(Files.readString(
                 Paths.get("src/test/java/org/regularize4j/penalty/DocsExamplesTest.java")));
         Matcher m = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL).matcher(doc);
         List<String> blocks = new ArrayList<>();
@@ -195,7 +195,7 @@ class DocsExamplesTest {
         }
         assertTrue(blocks.size() >= 7, "java blocks in docs/penalties.md: " + blocks.size());
         for (String b : blocks) {
-            assertTrue(self.contains(JavadocExamplesTest.normalize(b)), "docs example not copied verbatim:\n" + b);
+            assertTrue(self.contains(org.regularize4j.testutil.JavadocExamples.normalize(b)), "docs example not copied verbatim:\n" + b);
         }
     }
 }

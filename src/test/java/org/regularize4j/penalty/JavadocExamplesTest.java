@@ -12,6 +12,7 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
+import org.regularize4j.testutil.JavadocExamples;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -27,17 +28,9 @@ import org.nd4j.linalg.schedule.StepSchedule;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -273,55 +266,9 @@ class JavadocExamplesTest {
                 .getVertices().get("out")).getLayerConf().getLayer().getRegularizationByParam("W"));
     }
 
-    // ---------------------------------------------------------------------------------------------------------
-
-    static String normalize(String code) {
-        return Arrays.stream(code.split("\n")).map(String::strip).filter(l -> !l.isEmpty())
-                .collect(Collectors.joining("\n"));
-    }
-
-    /** Examples ({@code <pre>{@code ...}</pre>}) in the Javadoc of one source file, comment markers removed. */
-    static List<String> examples(String source) {
-        List<String> out = new ArrayList<>();
-        Matcher m = Pattern.compile("<pre>\\{@code\\n(.*?)\\n\\s*\\* \\}</pre>", Pattern.DOTALL).matcher(source);
-        while (m.find()) {
-            out.add(Arrays.stream(m.group(1).split("\n")).map(l -> l.replaceFirst("^\\s*\\* ?", ""))
-                    .collect(Collectors.joining("\n")));
-        }
-        return out;
-    }
-
     @Test
     void everyExampleIsCopiedHereVerbatim() throws IOException {
-        Path main = Paths.get("src/main/java/org/regularize4j/penalty");
-        String self = normalize(Files.readString(Paths.get("src/test/java/org/regularize4j/penalty/JavadocExamplesTest.java")));
-        List<Path> files;
-        try (Stream<Path> s = Files.list(main)) {
-            files = s.filter(p -> p.toString().endsWith(".java")).sorted().collect(Collectors.toList());
-        }
-        assertTrue(files.size() >= 25, "sources found: " + files.size());
-        int count = 0;
-        for (Path p : files) {
-            String src = Files.readString(p);
-            for (String example : examples(src)) {
-                assertTrue(self.contains(normalize(example)), p.getFileName() + " example not copied verbatim:\n"
-                        + example);
-                count++;
-            }
-            // Every public type (top-level or nested) has an example in its own Javadoc.
-            Matcher decl = Pattern.compile("(/\\*\\*(?:(?!\\*/).)*\\*/)\\s*(?:@\\w+(?:\\([^)]*\\))?\\s*)*"
-                    + "public (?:static )?(?:final )?(?:abstract )?(?:class|interface|enum) (\\w+)", Pattern.DOTALL)
-                    .matcher(src);
-            int publicTypes = 0;
-            while (decl.find()) {
-                publicTypes++;
-                assertTrue(decl.group(1).contains("<pre>{@code"), p.getFileName() + ": public type " + decl.group(2)
-                        + " has no usage example in its Javadoc");
-            }
-            boolean declaresPublicType = Pattern.compile("^(public |    public )(static )?(final )?(abstract )?"
-                    + "(class|interface|enum) ", Pattern.MULTILINE).matcher(src).find();
-            assertTrue(!declaresPublicType || publicTypes > 0, p.getFileName() + ": public type without Javadoc");
-        }
-        assertTrue(count >= 28, "examples found: " + count);
+        JavadocExamples.assertCopiedVerbatim("src/main/java/org/regularize4j/penalty",
+                "src/test/java/org/regularize4j/penalty/JavadocExamplesTest.java", 28);
     }
 }

@@ -1,5 +1,6 @@
 package org.regularize4j.penalty;
 
+import org.regularize4j.testutil.SingleThreadedNd4j;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;

@@ -24,7 +24,7 @@ public final class JavadocExamples {
     }
 
     /**
-     * @param sourceDir   e.g. {@code src/main/java/org/regularize4j/data}
+     * @param sourceDir   e.g. {@code src/main/java/org/regularize4j/data} (its subpackages too)
      * @param testFile    the test that holds the copies (or the first of several)
      * @param minExamples fails if fewer examples are found (guards against a broken pattern)
      * @param moreTests   further tests that hold copies
@@ -38,7 +38,7 @@ public final class JavadocExamples {
         }
         String self = normalize(tests.toString());
         List<Path> files;
-        try (Stream<Path> s = Files.list(Paths.get(sourceDir))) {
+        try (Stream<Path> s = Files.walk(Paths.get(sourceDir))) {   // with subpackages
             files = s.filter(p -> p.toString().endsWith(".java")).sorted().collect(Collectors.toList());
         }
         int count = 0;
@@ -66,7 +66,8 @@ public final class JavadocExamples {
         return count;
     }
 
-    static String normalize(String code) {
+    /** The code with each line stripped and blank lines dropped: what "verbatim" compares. */
+    public static String normalize(String code) {
         return Arrays.stream(code.split("\n")).map(String::strip).filter(l -> !l.isEmpty())
                 .collect(Collectors.joining("\n"));
     }

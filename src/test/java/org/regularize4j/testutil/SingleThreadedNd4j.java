@@ -1,4 +1,4 @@
-package org.regularize4j.penalty;
+package org.regularize4j.testutil;
 
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
@@ -12,7 +12,7 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  * The tests' arrays are tiny, so one thread is as fast; and on a shared 2-core machine whose other core is busy,
  * OpenMP's spin-waits made the gradient checks and the sparsity test ten to twenty times slower.
  */
-final class SingleThreadedNd4j implements BeforeAllCallback, AfterAllCallback {
+public final class SingleThreadedNd4j implements BeforeAllCallback, AfterAllCallback {
     private int threads;
     private int masterThreads;
     private int ompThreads;
