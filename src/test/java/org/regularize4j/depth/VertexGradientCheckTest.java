@@ -1,16 +1,16 @@
 package org.regularize4j.depth;
 
-import org.regularize4j.testutil.DoublePrecision;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.regularize4j.testutil.DoublePrecision;
 
 import java.util.ArrayList;
 import java.util.List;

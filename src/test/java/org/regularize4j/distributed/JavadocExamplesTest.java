@@ -1,12 +1,10 @@
 package org.regularize4j.distributed;
 
-import org.regularize4j.testutil.SingleThreadedNd4j;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.FixedThresholdAlgorithm;
 import org.deeplearning4j.parallelism.ParallelWrapper;
 import org.junit.jupiter.api.Test;
-import org.regularize4j.testutil.JavadocExamples;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -17,6 +15,8 @@ import org.regularize4j.depth.DepthSchedule;
 import org.regularize4j.depth.DropMode;
 import org.regularize4j.penalty.RegularizationPolicy;
 import org.regularize4j.resnet.ResNet;
+import org.regularize4j.testutil.JavadocExamples;
+import org.regularize4j.testutil.SingleThreadedNd4j;
 
 import java.io.IOException;
 import java.nio.file.Files;

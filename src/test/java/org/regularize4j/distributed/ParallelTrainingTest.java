@@ -1,8 +1,6 @@
 package org.regularize4j.distributed;
 
-import org.regularize4j.testutil.SingleThreadedNd4j;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
-import org.nd4j.linalg.dataset.adapter.MultiDataSetIteratorAdapter;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.FixedThresholdAlgorithm;
 import org.deeplearning4j.parallelism.ParallelWrapper.TrainingMode;
@@ -13,10 +11,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.nd4j.evaluation.classification.Evaluation;
 import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.dataset.adapter.MultiDataSetIteratorAdapter;
 import org.regularize4j.depth.DropMode;
 import org.regularize4j.penalty.ActivityRegularization;
 import org.regularize4j.penalty.ActivityRegularizationImpl;
 import org.regularize4j.resnet.ResidualBlockImpl;
+import org.regularize4j.testutil.SingleThreadedNd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,6 +1,5 @@
 package org.regularize4j.distributed;
 
-import org.regularize4j.testutil.SingleThreadedNd4j;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -16,16 +15,16 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.nd4j.linalg.ops.transforms.Transforms;
 import org.regularize4j.penalty.ProximalL1;
 import org.regularize4j.penalty.RegularizationPolicy;
+import org.regularize4j.testutil.SingleThreadedNd4j;
+import org.regularize4j.testutil.SparseClassification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -38,50 +37,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @ExtendWith(SingleThreadedNd4j.class)
 class ProximalL1SharedGradientsTest {
     private static final Logger log = LoggerFactory.getLogger(ProximalL1SharedGradientsTest.class);
-    private static final int FEATURES = 30;
-    private static final int INFORMATIVE = 5;
-    private static final int CLASSES = 3;
     private static final double L1 = 2e-2;
     private static final double THRESHOLD = 1e-3;
 
     static DataSet data(int n, long seed) {
-        Random r = new Random(seed);
-        Random fixed = new Random(1234);
-        double[][] mix = new double[INFORMATIVE][CLASSES];
-        for (double[] row : mix) {
-            for (int c = 0; c < CLASSES; c++) {
-                row[c] = fixed.nextGaussian();
-            }
-        }
-        double[][] x = new double[n][FEATURES];
-        double[][] y = new double[n][CLASSES];
-        for (int i = 0; i < n; i++) {
-            for (int f = 0; f < FEATURES; f++) {
-                x[i][f] = r.nextDouble() * 2 - 1;
-            }
-            int best = 0;
-            double bestScore = Double.NEGATIVE_INFINITY;
-            for (int c = 0; c < CLASSES; c++) {
-                double s = 0;
-                for (int f = 0; f < INFORMATIVE; f++) {
-                    s += x[i][f] * mix[f][c];
-                }
-                if (s > bestScore) {
-                    bestScore = s;
-                    best = c;
-                }
-            }
-            y[i][best] = 1;
-        }
-        return new DataSet(Nd4j.createFromArray(x).castTo(DataType.FLOAT),
-                Nd4j.createFromArray(y).castTo(DataType.FLOAT));
+        return SparseClassification.data(n, seed);
     }
 
     static MultiLayerNetwork net() {
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(7).dataType(DataType.FLOAT)
                 .updater(new Sgd(0.2)).list()
-                .layer(new DenseLayer.Builder().nIn(FEATURES).nOut(16).activation(Activation.TANH).build())
-                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(16).nOut(CLASSES)
+                .layer(new DenseLayer.Builder().nIn(SparseClassification.FEATURES).nOut(16).activation(Activation.TANH).build())
+                .layer(new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nIn(16).nOut(SparseClassification.CLASSES)
                         .activation(Activation.SOFTMAX).build())
                 .build();
         RegularizationPolicy.standard(new ProximalL1(L1)).applyTo(conf);

@@ -1,6 +1,5 @@
 package org.regularize4j.distributed;
 
-import org.regularize4j.testutil.SingleThreadedNd4j;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -24,6 +23,7 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.learning.config.Nesterovs;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.regularize4j.depth.DropMode;
+import org.regularize4j.testutil.SingleThreadedNd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,6 +1,5 @@
 package org.regularize4j.distributed;
 
-import org.regularize4j.testutil.SingleThreadedNd4j;
 import org.apache.spark.SparkConf;
 import org.apache.spark.TaskContext;
 import org.apache.spark.api.java.JavaRDD;
@@ -29,6 +28,7 @@ import org.regularize4j.depth.Scaling;
 import org.regularize4j.distributed.spark.WorkerAwareTrainingMaster;
 import org.regularize4j.resnet.ResidualBlock;
 import org.regularize4j.resnet.ResidualBlockImpl;
+import org.regularize4j.testutil.SingleThreadedNd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

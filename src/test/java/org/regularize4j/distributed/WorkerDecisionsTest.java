@@ -1,14 +1,13 @@
 package org.regularize4j.distributed;
 
-import org.regularize4j.testutil.SingleThreadedNd4j;
 import org.deeplearning4j.datasets.iterator.utilty.ListDataSetIterator;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.api.Model;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.optimize.api.BaseTrainingListener;
 import org.deeplearning4j.optimize.solvers.accumulation.encoding.threshold.FixedThresholdAlgorithm;
-import org.deeplearning4j.parallelism.ParallelWrapper;
 import org.deeplearning4j.parallelism.ParallelWrapper.TrainingMode;
+import org.deeplearning4j.parallelism.ParallelWrapper;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,6 +18,7 @@ import org.regularize4j.depth.DropMode;
 import org.regularize4j.depth.Scaling;
 import org.regularize4j.resnet.ResidualBlock;
 import org.regularize4j.resnet.ResidualBlockImpl;
+import org.regularize4j.testutil.SingleThreadedNd4j;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

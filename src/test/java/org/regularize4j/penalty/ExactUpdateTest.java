@@ -1,14 +1,14 @@
 package org.regularize4j.penalty;
 
-import org.regularize4j.testutil.DoublePrecision;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.schedule.MapSchedule;
 import org.nd4j.linalg.schedule.ScheduleType;
+import org.regularize4j.testutil.DoublePrecision;
 
 import java.util.HashMap;
 import java.util.Map;

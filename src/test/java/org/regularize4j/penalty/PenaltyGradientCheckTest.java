@@ -1,7 +1,5 @@
 package org.regularize4j.penalty;
 
-import org.regularize4j.testutil.SingleThreadedNd4j;
-import org.regularize4j.testutil.DoublePrecision;
 import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -23,6 +21,8 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.NoOp;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.regularize4j.testutil.DoublePrecision;
+import org.regularize4j.testutil.SingleThreadedNd4j;
 
 import java.util.function.Function;
 

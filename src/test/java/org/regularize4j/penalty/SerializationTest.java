@@ -1,6 +1,5 @@
 package org.regularize4j.penalty;
 
-import org.regularize4j.testutil.SingleThreadedNd4j;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -28,6 +27,7 @@ import org.nd4j.linalg.schedule.ExponentialSchedule;
 import org.nd4j.linalg.schedule.ScheduleType;
 import org.nd4j.linalg.schedule.StepSchedule;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
+import org.regularize4j.testutil.SingleThreadedNd4j;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;

@@ -1,9 +1,8 @@
 package org.regularize4j.penalty;
 
-import org.regularize4j.testutil.DoublePrecision;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.deeplearning4j.nn.multilayer.MultiLayerNetwork;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -14,6 +13,7 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.schedule.ISchedule;
 import org.nd4j.linalg.schedule.MapSchedule;
 import org.nd4j.linalg.schedule.ScheduleType;
+import org.regularize4j.testutil.DoublePrecision;
 
 import java.util.HashMap;
 import java.util.Map;

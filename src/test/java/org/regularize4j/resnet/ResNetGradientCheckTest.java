@@ -1,7 +1,5 @@
 package org.regularize4j.resnet;
 
-import org.regularize4j.testutil.DoublePrecision;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
@@ -12,6 +10,7 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -21,6 +20,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.regularize4j.depth.DepthSchedule;
 import org.regularize4j.depth.DropMode;
 import org.regularize4j.depth.Scaling;
+import org.regularize4j.testutil.DoublePrecision;
 
 import java.util.HashSet;
 import java.util.Set;
