@@ -194,6 +194,19 @@ class WorkerDecisionsTest {
         assertEquals(1, WorkerIndex.of(replica));
     }
 
+    /** Trains net with 2 ParallelTraining workers, records every worker's decisions, checks the lockstep. */
+    private static Map<Long, List<Record>> trainRecorded(ComputationGraph net, TrainingMode mode) {
+        Recorder recorder = new Recorder();
+        net.setListeners(recorder);
+        try (ParallelTraining training = ParallelTraining.builder(net).mode(mode)
+                .thresholdAlgorithm(new FixedThresholdAlgorithm(1e-3)).build()) {
+            training.fit(data(), EPOCHS);
+        }
+        Map<Long, List<Record>> rounds = recorder.byRound();
+        assertLockstep(rounds, EPOCHS * ROUNDS);
+        return rounds;
+    }
+
     /**
      * With {@link ParallelTraining}, worker w's ROW masks are exactly DropDecisions with worker index w (worker 0's
      * are the single-process masks), and the two workers' masks agree only as often as independent draws do:
@@ -204,14 +217,7 @@ class WorkerDecisionsTest {
     @EnumSource(value = TrainingMode.class, names = {"AVERAGING", "SHARED_GRADIENTS"})
     void parallelTrainingDrawsIndependentRowMasksPerWorker(TrainingMode mode) {
         ComputationGraph net = TestNets.net(DropMode.ROW, SEED);
-        Recorder recorder = new Recorder();
-        net.setListeners(recorder);
-        try (ParallelTraining training = ParallelTraining.builder(net).mode(mode)
-                .thresholdAlgorithm(new FixedThresholdAlgorithm(1e-3)).build()) {
-            training.fit(data(), EPOCHS);
-        }
-        Map<Long, List<Record>> rounds = recorder.byRound();
-        assertLockstep(rounds, EPOCHS * ROUNDS);
+        Map<Long, List<Record>> rounds = trainRecorded(net, mode);
         assertEquals(EPOCHS, net.getEpochCount());
         long agree = 0;
         long rows = 0;
@@ -249,14 +255,7 @@ class WorkerDecisionsTest {
     @EnumSource(value = TrainingMode.class, names = {"AVERAGING", "SHARED_GRADIENTS"})
     void batchDecisionsAreTheSameOnEveryWorker(TrainingMode mode) {
         ComputationGraph net = TestNets.net(DropMode.BATCH, SEED);
-        Recorder recorder = new Recorder();
-        net.setListeners(recorder);
-        try (ParallelTraining training = ParallelTraining.builder(net).mode(mode)
-                .thresholdAlgorithm(new FixedThresholdAlgorithm(1e-3)).build()) {
-            training.fit(data(), EPOCHS);
-        }
-        Map<Long, List<Record>> rounds = recorder.byRound();
-        assertLockstep(rounds, EPOCHS * ROUNDS);
+        Map<Long, List<Record>> rounds = trainRecorded(net, mode);
         int skipped = 0;
         for (List<Record> round : rounds.values()) {
             Record a = round.get(0);
