@@ -52,6 +52,23 @@ public final class FloatBatchNorm {
         return true;
     }
 
+    /** Shapes the native kernels rely on: {@code other} like x (rank 4), per-channel vectors of length C. */
+    private static void checkShapes(INDArray x, INDArray other, INDArray gamma, INDArray beta, double[] mean,
+                                    double[] var) {
+        if (x.rank() != 4 || x.length() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("x must be rank 4 with at most 2^31-1 values, got shape "
+                    + java.util.Arrays.toString(x.shape()));
+        }
+        NativeKernels.requireShape("output/gradient", other, x.shape());
+        long c = x.size(1);
+        NativeKernels.requireShape("gamma", gamma, c);
+        NativeKernels.requireShape("beta", beta, c);
+        if (mean.length != c || var.length != c) {
+            throw new IllegalArgumentException("mean and var must have " + c + " values (channels), got "
+                    + mean.length + " and " + var.length);
+        }
+    }
+
     /** Whether the element-wise kernels apply: the CPU backend, float32, 'c'-contiguous, same length. */
     public static boolean supportsFlat(INDArray... arrays) {
         if (!HOST_BACKEND) {
@@ -72,6 +89,13 @@ public final class FloatBatchNorm {
      */
     public static void forwardTraining(INDArray x, INDArray gamma, INDArray beta, double eps, boolean relu,
                                        INDArray y, double[] mean, double[] var) {
+        if (NativeKernels.supports(x, gamma, beta, y)) {
+            checkShapes(x, y, gamma, beta, mean, var);
+            NativeKernels.r4j_bn_forward_train(NativeKernels.address(x), NativeKernels.address(y), (int) x.size(0),
+                    (int) x.size(1), (int) (x.size(2) * x.size(3)), NativeKernels.address(gamma),
+                    NativeKernels.address(beta), eps, relu ? 1 : 0, mean, var);
+            return;
+        }
         int n = (int) x.size(0);
         int c = (int) x.size(1);
         int hw = (int) (x.size(2) * x.size(3));
@@ -125,6 +149,14 @@ public final class FloatBatchNorm {
     /** {@code y = gamma (x − mean)/sqrt(var + eps) + beta} with given statistics, ReLU'd if asked. */
     public static void normalize(INDArray x, double[] mean, double[] var, INDArray gamma, INDArray beta, double eps,
                                  boolean relu, INDArray y) {
+        if (NativeKernels.supports(x, gamma, beta, y)) {
+            checkShapes(x, y, gamma, gamma, mean, var);
+            checkShapes(x, y, beta, beta, mean, var);
+            NativeKernels.r4j_bn_normalize(NativeKernels.address(x), NativeKernels.address(y), (int) x.size(0),
+                    (int) x.size(1), (int) (x.size(2) * x.size(3)), NativeKernels.address(gamma),
+                    NativeKernels.address(beta), eps, relu ? 1 : 0, mean, var);
+            return;
+        }
         int n = (int) x.size(0);
         int c = (int) x.size(1);
         int hw = (int) (x.size(2) * x.size(3));
@@ -171,6 +203,22 @@ public final class FloatBatchNorm {
      */
     public static void backward(INDArray x, INDArray y, boolean relu, INDArray dy, double[] mean, double[] var,
                                 INDArray gamma, double eps, INDArray dx, INDArray dGamma, INDArray dBeta) {
+        if (NativeKernels.supports(x, dy, gamma, dx) && (!relu || NativeKernels.supports(y))) {
+            int c = (int) x.size(1);
+            checkShapes(x, dy, gamma, gamma, mean, var);
+            NativeKernels.requireShape("dx", dx, x.shape());
+            if (relu) {
+                NativeKernels.requireShape("y", y, x.shape());
+            }
+            double[] dg = new double[c];
+            double[] db = new double[c];
+            NativeKernels.r4j_bn_backward(NativeKernels.address(x), relu ? NativeKernels.address(y) : 0L, relu ? 1 : 0,
+                    NativeKernels.address(dy), (int) x.size(0), c, (int) (x.size(2) * x.size(3)), mean, var,
+                    NativeKernels.address(gamma), eps, NativeKernels.address(dx), dg, db);
+            dGamma.assign(Nd4j.createFromArray(dg));
+            dBeta.assign(Nd4j.createFromArray(db));
+            return;
+        }
         int n = (int) x.size(0);
         int c = (int) x.size(1);
         int hw = (int) (x.size(2) * x.size(3));
@@ -265,6 +313,15 @@ public final class FloatBatchNorm {
      * (float32, 'c'-contiguous, any rank).
      */
     public static void reluBackward(INDArray y, INDArray dy, INDArray dx) {
+        if (NativeKernels.supports(y, dy, dx)) {
+            if (dy.length() != y.length() || dx.length() != y.length()) {   // element-wise: lengths must agree
+                throw new IllegalArgumentException("dy and dx must have y's " + y.length() + " values, got "
+                        + dy.length() + " and " + dx.length());
+            }
+            NativeKernels.r4j_relu_backward(NativeKernels.address(y), NativeKernels.address(dy),
+                    NativeKernels.address(dx), y.length());
+            return;
+        }
         int length = (int) y.length();
         int chunk = 16384;
         FloatBuffer yb = buffer(y);

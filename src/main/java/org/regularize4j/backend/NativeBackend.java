@@ -106,11 +106,12 @@ public final class NativeBackend {
         return oneDnnEnabled;
     }
 
-    /** One line for logs: backend, native build, oneDNN state. */
+    /** One line for logs: backend, native build, oneDNN state, regularize4j's native batch-norm kernels. */
     public String describe() {
         return backendName + ", native build " + nativeBuild + ", oneDNN "
-                + (oneDnnEnabled ? "enabled (float32 convolutions and batch norms run on oneDNN)"
-                : oneDnnCompiledIn ? "compiled in but disabled" : "not available (generic kernels)");
+                + (oneDnnEnabled ? "enabled (float32 convolutions run on oneDNN)"
+                : oneDnnCompiledIn ? "compiled in but disabled" : "not available (generic kernels)")
+                + "; batch norm: native kernels " + NativeKernels.status();
     }
 
     @Override

@@ -11,15 +11,28 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The Java float kernel against the same computation in double precision with libnd4j's batchnorm_bp
- * (the reference path): relative errors below 1e-4 (float32 sums over up to 4,096 values per channel).
+ * The float kernels, Java and native ({@link NativeKernels}), against the same computation in double precision
+ * with libnd4j's batchnorm_bp (the reference path): relative errors below 1e-4 (float32 sums over up to 4,096
+ * values per channel).
  */
 class FloatBatchNormTest {
 
-    @ParameterizedTest(name = "N={0} C={1} H={2} W={3} relu={4} offset={5}")
-    @CsvSource({"8, 4, 5, 5, true, 0", "3, 6, 1, 1, true, 0", "16, 3, 4, 4, false, 0", "4, 5, 6, 7, true, 1000",
-            "2, 2, 32, 32, true, -3"})
-    void matchesTheDoublePrecisionReference(int n, int c, int h, int w, boolean relu, double offset) {
+    @ParameterizedTest(name = "N={0} C={1} H={2} W={3} relu={4} offset={5} native={6}")
+    @CsvSource({"8, 4, 5, 5, true, 0, false", "3, 6, 1, 1, true, 0, false", "16, 3, 4, 4, false, 0, false",
+            "4, 5, 6, 7, true, 1000, false", "2, 2, 32, 32, true, -3, false",
+            "8, 4, 5, 5, true, 0, true", "3, 6, 1, 1, true, 0, true", "16, 3, 4, 4, false, 0, true",
+            "4, 5, 6, 7, true, 1000, true", "2, 2, 32, 32, true, -3, true", "1, 3, 2, 2, true, 0, true"})
+    void matchesTheDoublePrecisionReference(int n, int c, int h, int w, boolean relu, double offset,
+                                            boolean nativeKernels) {
+        NativeKernels.setEnabled(nativeKernels);
+        try {
+            checkAgainstReference(n, c, h, w, relu, offset);
+        } finally {
+            NativeKernels.setEnabled(true);
+        }
+    }
+
+    private static void checkAgainstReference(int n, int c, int h, int w, boolean relu, double offset) {
         Nd4j.getRandom().setSeed(n * 31L + c);
         INDArray xd = Nd4j.randn(DataType.DOUBLE, n, c, h, w).muli(2).addi(offset);   // large offset: shifted sums
         INDArray gammaD = Nd4j.rand(DataType.DOUBLE, c).addi(0.5);
@@ -68,9 +81,19 @@ class FloatBatchNormTest {
         assertTrue(rel < 1e-4, what + ": relative error " + rel);
     }
 
-    /** ReLU outputs are 0 or at least 2^-124, so that the backward mask is exact. */
-    @Test
-    void reluOutputsHaveNoDenormals() {
+    /** ReLU outputs are 0 or at least 2^-124, so that the backward mask is exact (both kernels). */
+    @ParameterizedTest(name = "native={0}")
+    @CsvSource({"false", "true"})
+    void reluOutputsHaveNoDenormals(boolean nativeKernels) {
+        NativeKernels.setEnabled(nativeKernels);
+        try {
+            checkReluOutputs();
+        } finally {
+            NativeKernels.setEnabled(true);
+        }
+    }
+
+    private static void checkReluOutputs() {
         INDArray x = Nd4j.create(new float[] {1e-40f, -1e-40f, 3e-38f, 1.5f, 0f, -2f}, 1, 1, 2, 3);
         INDArray y = x.ulike();
         FloatBatchNorm.normalize(x, new double[] {0}, new double[] {1}, Nd4j.ones(DataType.FLOAT, 1),

@@ -1,0 +1,258 @@
+/*
+ * regularize4j native kernels: training-mode batch norm (NCHW, float32) with an optional fused ReLU, and the
+ * ReLU's backward pass. Same arithmetic as org.regularize4j.backend.FloatBatchNorm (the Java kernels), run on
+ * the OpenMP team of the calling thread.
+ *
+ * Why native: the Java kernels can use one core only. libnd4j's OpenMP worker threads spin-wait (libgomp's
+ * default) on the other core after every libnd4j operation, so a second Java thread competes with them. Code
+ * that runs inside an OpenMP region of the same libgomp (the one libnd4j loaded) uses those very threads.
+ *
+ * Build: scripts/build-native (gcc -O3 -march=x86-64-v3 -fopenmp -ffp-contract=off). Loaded by
+ * org.regularize4j.backend.NativeKernels after ND4J, so that libgomp.so.1 resolves to libnd4j's copy.
+ */
+#include <math.h>
+#include <omp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FLUSH 0x1p-100f
+
+int r4j_version(void) { return 1; }
+
+/* Number of threads a parallel region of the calling thread uses. */
+int r4j_max_threads(void) { return omp_get_max_threads(); }
+
+/* Example range [*from, *to) of thread t of nt over n examples. */
+static void range(int n, int t, int nt, int *from, int *to) {
+    int base = n / nt, extra = n % nt;
+    *from = t * base + (t < extra ? t : extra);
+    *to = *from + base + (t < extra ? 1 : 0);
+}
+
+/* Per-channel sums of (x - shift) and (x - shift)^2 over examples [from, to), added into s and q. */
+static void moments(const float *x, int from, int to, int c, int hw, const float *shift, double *s, double *q) {
+    for (int i = from; i < to; i++) {
+        const float *xi = x + (size_t) i * c * hw;
+        for (int ch = 0; ch < c; ch++) {
+            const float *p = xi + (size_t) ch * hw;
+            const float m = shift[ch];
+            float s0 = 0, q0 = 0;
+#pragma omp simd reduction(+ : s0, q0)
+            for (int k = 0; k < hw; k++) {
+                float a = p[k] - m;
+                s0 += a;
+                q0 += a * a;
+            }
+            s[ch] += s0;
+            q[ch] += q0;
+        }
+    }
+}
+
+static void scale_shift(int c, const float *gamma, const float *beta, const double *mean, const double *var,
+                        double eps, float *scale, float *shift) {
+    for (int ch = 0; ch < c; ch++) {
+        double sc = gamma[ch] / sqrt(var[ch] + eps);
+        scale[ch] = (float) sc;
+        shift[ch] = (float) (beta[ch] - mean[ch] * sc);
+    }
+}
+
+static void normalize_range(const float *x, float *y, int from, int to, int c, int hw, const float *scale,
+                            const float *shift, int relu) {
+    for (int i = from; i < to; i++) {
+        size_t base = (size_t) i * c * hw;
+        for (int ch = 0; ch < c; ch++) {
+            const float *p = x + base + (size_t) ch * hw;
+            float *o = y + base + (size_t) ch * hw;
+            const float a = scale[ch], b = shift[ch];
+            if (relu) {
+#pragma omp simd
+                for (int k = 0; k < hw; k++) {
+                    /* (v + 2^-100) - 2^-100: outputs are 0 or >= 2^-124, as in the Java kernel */
+                    float v = (p[k] * a + b + FLUSH) - FLUSH;
+                    o[k] = v > 0.0f ? v : 0.0f;
+                }
+            } else {
+#pragma omp simd
+                for (int k = 0; k < hw; k++) {
+                    o[k] = p[k] * a + b;
+                }
+            }
+        }
+    }
+}
+
+/*
+ * y = gamma (x - mean) / sqrt(var + eps) + beta with the given statistics (ReLU'd if relu != 0).
+ * x, y: [n, c, h*w] float32 'c' order; gamma, beta: float32 [c]; mean, var: double [c].
+ */
+void r4j_bn_normalize(intptr_t xp, intptr_t yp, int n, int c, int hw, intptr_t gammap, intptr_t betap,
+                      double eps, int relu, const double *mean, const double *var) {
+    float *scale = malloc(sizeof(float) * c), *shift = malloc(sizeof(float) * c);
+    scale_shift(c, (const float *) gammap, (const float *) betap, mean, var, eps, scale, shift);
+    const float *x = (const float *) xp;
+    float *y = (float *) yp;
+#pragma omp parallel
+    {
+        int from, to;
+        range(n, omp_get_thread_num(), omp_get_num_threads(), &from, &to);
+        normalize_range(x, y, from, to, c, hw, scale, shift, relu);
+    }
+    free(scale);
+    free(shift);
+}
+
+/*
+ * Training forward: per-channel batch mean and biased variance into mean/var (double [c]), then the
+ * normalization of r4j_bn_normalize. Sums are shifted by each channel's first value.
+ */
+void r4j_bn_forward_train(intptr_t xp, intptr_t yp, int n, int c, int hw, intptr_t gammap, intptr_t betap,
+                          double eps, int relu, double *mean, double *var) {
+    const float *x = (const float *) xp;
+    float *y = (float *) yp;
+    int nt = omp_get_max_threads();
+    double *s = calloc((size_t) nt * c, sizeof(double)), *q = calloc((size_t) nt * c, sizeof(double));
+    float *shiftx = malloc(sizeof(float) * c), *scale = malloc(sizeof(float) * c), *shift = malloc(sizeof(float) * c);
+    for (int ch = 0; ch < c; ch++) {
+        shiftx[ch] = x[(size_t) ch * hw];
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num(), from, to;
+        range(n, t, omp_get_num_threads(), &from, &to);
+        moments(x, from, to, c, hw, shiftx, s + (size_t) t * c, q + (size_t) t * c);
+    }
+    double count = (double) n * hw;
+    for (int ch = 0; ch < c; ch++) {
+        double st = 0, qt = 0;
+        for (int t = 0; t < nt; t++) {
+            st += s[(size_t) t * c + ch];
+            qt += q[(size_t) t * c + ch];
+        }
+        double m = st / count;
+        mean[ch] = shiftx[ch] + m;
+        double v = qt / count - m * m;
+        var[ch] = v > 0 ? v : 0;
+    }
+    scale_shift(c, (const float *) gammap, (const float *) betap, mean, var, eps, scale, shift);
+#pragma omp parallel
+    {
+        int from, to;
+        range(n, omp_get_thread_num(), omp_get_num_threads(), &from, &to);
+        normalize_range(x, y, from, to, c, hw, scale, shift, relu);
+    }
+    free(s);
+    free(q);
+    free(shiftx);
+    free(scale);
+    free(shift);
+}
+
+/*
+ * Training backward from dy. With relu, y is the forward output and the gradient passes where y > 0.
+ * Writes dx (float32, may not alias x, y or dy), dGamma and dBeta (double [c]).
+ */
+void r4j_bn_backward(intptr_t xp, intptr_t yp, int relu, intptr_t dyp, int n, int c, int hw, const double *mean,
+                     const double *var, intptr_t gammap, double eps, intptr_t dxp, double *dGamma, double *dBeta) {
+    const float *x = (const float *) xp, *y = (const float *) yp, *dy = (const float *) dyp;
+    const float *gamma = (const float *) gammap;
+    float *dx = (float *) dxp;
+    int nt = omp_get_max_threads();
+    double *sd = calloc((size_t) nt * c, sizeof(double)), *sx = calloc((size_t) nt * c, sizeof(double));
+    float *meanF = malloc(sizeof(float) * c), *k1 = malloc(sizeof(float) * c), *k2 = malloc(sizeof(float) * c),
+          *k3 = malloc(sizeof(float) * c);
+    for (int ch = 0; ch < c; ch++) {
+        meanF[ch] = (float) mean[ch];
+    }
+    /* pass 1: g = dy masked by the ReLU (kept in dx for pass 2); per channel sum(g), sum(g (x - mean)) */
+#pragma omp parallel num_threads(nt)
+    {
+        int t = omp_get_thread_num(), from, to;
+        range(n, t, omp_get_num_threads(), &from, &to);
+        double *sdt = sd + (size_t) t * c, *sxt = sx + (size_t) t * c;
+        for (int i = from; i < to; i++) {
+            size_t base = (size_t) i * c * hw;
+            for (int ch = 0; ch < c; ch++) {
+                size_t off = base + (size_t) ch * hw;
+                const float *xp2 = x + off, *dp = dy + off;
+                const float m = meanF[ch];
+                float s0 = 0, t0 = 0;
+                if (relu) {
+                    const float *yp2 = y + off;
+                    float *gp = dx + off;
+#pragma omp simd reduction(+ : s0, t0)
+                    for (int k = 0; k < hw; k++) {
+                        float g = yp2[k] > 0.0f ? dp[k] : 0.0f;
+                        gp[k] = g;
+                        s0 += g;
+                        t0 += g * (xp2[k] - m);
+                    }
+                } else {
+#pragma omp simd reduction(+ : s0, t0)
+                    for (int k = 0; k < hw; k++) {
+                        s0 += dp[k];
+                        t0 += dp[k] * (xp2[k] - m);
+                    }
+                }
+                sdt[ch] += s0;
+                sxt[ch] += t0;
+            }
+        }
+    }
+    double count = (double) n * hw;
+    for (int ch = 0; ch < c; ch++) {
+        double sumDy = 0, sumDyXc = 0;
+        for (int t = 0; t < nt; t++) {
+            sumDy += sd[(size_t) t * c + ch];
+            sumDyXc += sx[(size_t) t * c + ch];
+        }
+        double invStd = 1.0 / sqrt(var[ch] + eps);
+        double sumDyXhat = sumDyXc * invStd;
+        /* dx = g invStd (dy - mean(dy) - xhat mean(dy xhat)),  xhat = (x - mean) invStd */
+        double a = gamma[ch] * invStd;
+        double b = -a * invStd * sumDyXhat / count;
+        k1[ch] = (float) a;
+        k2[ch] = (float) b;
+        k3[ch] = (float) (-a * sumDy / count - b * mean[ch]);
+        dGamma[ch] = sumDyXhat;
+        dBeta[ch] = sumDy;
+    }
+    /* pass 2: dx = k1 g + k2 x + k3 */
+    const float *g = relu ? dx : dy;
+#pragma omp parallel
+    {
+        int from, to;
+        range(n, omp_get_thread_num(), omp_get_num_threads(), &from, &to);
+        for (int i = from; i < to; i++) {
+            size_t base = (size_t) i * c * hw;
+            for (int ch = 0; ch < c; ch++) {
+                size_t off = base + (size_t) ch * hw;
+                const float *gp = g + off, *xp2 = x + off;
+                float *o = dx + off;
+                const float a = k1[ch], b = k2[ch], d = k3[ch];
+#pragma omp simd
+                for (int k = 0; k < hw; k++) {
+                    o[k] = gp[k] * a + xp2[k] * b + d;
+                }
+            }
+        }
+    }
+    free(sd);
+    free(sx);
+    free(meanF);
+    free(k1);
+    free(k2);
+    free(k3);
+}
+
+/* ReLU backward: dx = dy where y > 0, else 0 (float32, length len; dx may alias dy). */
+void r4j_relu_backward(intptr_t yp, intptr_t dyp, intptr_t dxp, int64_t len) {
+    const float *y = (const float *) yp, *dy = (const float *) dyp;
+    float *dx = (float *) dxp;
+#pragma omp parallel for simd schedule(static)
+    for (int64_t k = 0; k < len; k++) {
+        dx[k] = y[k] > 0.0f ? dy[k] : 0.0f;
+    }
+}

@@ -1,0 +1,179 @@
+package org.regularize4j.backend;
+
+import com.sun.jna.Native;
+import com.sun.jna.NativeLibrary;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Paths;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The batch-norm and ReLU-backward kernels of {@link FloatBatchNorm}, compiled to native code that runs on the
+ * OpenMP threads libnd4j already uses ({@code src/main/c/r4jkernels.c}, bundled for linux-x86_64 with AVX2).
+ *
+ * <p>Why: the Java kernels run on one core. After each libnd4j operation its OpenMP worker thread spin-waits on
+ * the other core (libgomp's default), so a second Java thread only competes with it (measured: no faster). The
+ * native kernels run inside OpenMP regions of the same libgomp, on those very threads, and read the arrays in
+ * place. Same arithmetic as the Java kernels (no fused multiply-adds); results agree to float rounding of the
+ * sums, which a test checks.
+ *
+ * <p>Used when: Linux x86-64 with AVX2 and FMA, ND4J's CPU backend, the library loads, and exactly one libgomp
+ * is mapped afterwards (two OpenMP runtimes would fight over the cores); else the Java kernels run. The system
+ * property {@code regularize4j.nativeKernels=false} or {@link #setEnabled} turns them off.
+ *
+ * <pre>{@code
+ * boolean used = NativeKernels.isUsable();   // true on this project's machines
+ * String why = NativeKernels.status();       // e.g. "loaded, 2 OpenMP threads"
+ * }</pre>
+ */
+public final class NativeKernels {
+    private static final String RESOURCE = "/org/regularize4j/native/linux-x86_64/libr4jkernels.so";
+    private static final boolean LOADED;
+    private static final String STATUS;
+    private static volatile boolean enabled =
+            Boolean.parseBoolean(System.getProperty("regularize4j.nativeKernels", "true"));
+
+    static {
+        boolean loaded = false;
+        String status;
+        try {
+            status = load();
+            loaded = status == null;
+            if (loaded) {
+                status = "loaded, " + r4j_max_threads() + " OpenMP threads";
+            }
+        } catch (Throwable t) {   // UnsatisfiedLinkError, IOException, ...: fall back to the Java kernels
+            status = "not loaded: " + t;
+        }
+        LOADED = loaded;
+        STATUS = status;
+    }
+
+    private NativeKernels() {
+    }
+
+    /** Loads the library; returns null on success, else why it was not loaded. */
+    private static String load() throws IOException {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
+            return "not loaded: bundled for linux-x86_64 only (this is " + os + "/" + arch + ")";
+        }
+        if (!Nd4j.getEnvironment().isCPU()) {
+            return "not loaded: ND4J backend is not the CPU backend";
+        }
+        String flags = cpuFlags();
+        if (!flags.contains(" avx2 ") || !flags.contains(" fma ")) {
+            return "not loaded: the CPU lacks AVX2/FMA";
+        }
+        NativeBackend.current();   // libnd4j (and its libgomp) first: ours must resolve to that libgomp
+        File file = Native.extractFromResourcePath(RESOURCE, NativeKernels.class.getClassLoader());
+        NativeLibrary library = NativeLibrary.getInstance(file.getAbsolutePath());
+        Native.register(NativeKernels.class, library);
+        if (r4j_version() != 1) {
+            return "not used: library version " + r4j_version() + ", expected 1";
+        }
+        Set<String> gomps = mappedLibraries("libgomp");
+        if (gomps.size() > 1) {
+            return "not used: " + gomps.size() + " OpenMP runtimes mapped " + gomps;
+        }
+        return null;
+    }
+
+    private static String cpuFlags() throws IOException {
+        for (String line : Files.readAllLines(Paths.get("/proc/cpuinfo"))) {
+            if (line.startsWith("flags")) {
+                return " " + line.substring(line.indexOf(':') + 1).trim() + " ";
+            }
+        }
+        return "";
+    }
+
+    /** Distinct paths of mapped files whose name contains {@code name} (from /proc/self/maps). */
+    static Set<String> mappedLibraries(String name) throws IOException {
+        Set<String> paths = new TreeSet<>();
+        for (String line : Files.readAllLines(Paths.get("/proc/self/maps"))) {
+            int slash = line.indexOf('/');
+            if (slash >= 0 && line.substring(line.lastIndexOf('/') + 1).contains(name)) {
+                paths.add(Paths.get(line.substring(slash).trim()).toRealPath().toString());
+            }
+        }
+        return paths;
+    }
+
+    /** Whether the library is loaded and may be used (the Java kernels run otherwise). */
+    public static boolean isLoaded() {
+        return LOADED;
+    }
+
+    /** Whether the kernels are loaded and enabled. */
+    public static boolean isUsable() {
+        return LOADED && enabled;
+    }
+
+    /** Turns the native kernels on or off (the Java kernels run when off). For benchmarks and tests. */
+    public static void setEnabled(boolean on) {
+        enabled = on;
+    }
+
+    /** One line: loaded (with the thread count) or why not, and whether enabled. */
+    public static String status() {
+        return STATUS + (LOADED && !enabled ? ", disabled" : "");
+    }
+
+    /** Whether the arrays suit the kernels: usable, float32, 'c'-contiguous. */
+    static boolean supports(INDArray... arrays) {
+        if (!isUsable()) {
+            return false;
+        }
+        for (INDArray a : arrays) {
+            if (a.dataType() != DataType.FLOAT || !NativeOps.isCContiguous(a)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Throws IllegalArgumentException unless {@code a} has exactly {@code shape} (the native kernels trust the
+     * lengths they are given; a mismatch must not reach them).
+     */
+    static void requireShape(String name, INDArray a, long... shape) {
+        if (!Arrays.equals(a.shape(), shape)) {
+            throw new IllegalArgumentException(name + " must have shape " + Arrays.toString(shape) + ", got "
+                    + Arrays.toString(a.shape()));
+        }
+    }
+
+    /**
+     * Address of an array's first element. A view's data buffer is itself a view that starts at the array's
+     * offset (ND4J M2.1), so the buffer's address is the element's; {@code offset()} must not be added again.
+     */
+    static long address(INDArray a) {
+        return a.data().addressPointer().address();
+    }
+
+    static native int r4j_version();
+
+    static native int r4j_max_threads();
+
+    static native void r4j_bn_normalize(long x, long y, int n, int c, int hw, long gamma, long beta, double eps,
+                                        int relu, double[] mean, double[] var);
+
+    static native void r4j_bn_forward_train(long x, long y, int n, int c, int hw, long gamma, long beta,
+                                            double eps, int relu, double[] mean, double[] var);
+
+    static native void r4j_bn_backward(long x, long y, int relu, long dy, int n, int c, int hw, double[] mean,
+                                       double[] var, long gamma, double eps, long dx, double[] dGamma,
+                                       double[] dBeta);
+
+    static native void r4j_relu_backward(long y, long dy, long dx, long length);
+}

@@ -1,0 +1,155 @@
+package org.regularize4j.backend;
+
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.regularize4j.resnet.ResNet;
+
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The native batch-norm kernels: loaded on this project's machines (linux-x86_64, AVX2) next to libnd4j's
+ * OpenMP runtime and no second one, equal to the Java kernels to float rounding at a ResNet's shapes, and a
+ * ResNet trained a few steps with either gives the same parameters to float tolerance.
+ */
+class NativeKernelsTest {
+
+    @AfterEach
+    void enableAgain() {
+        NativeKernels.setEnabled(true);
+    }
+
+    @Test
+    void loadsHereWithLibnd4jsOpenMpRuntimeOnly() throws Exception {
+        assertTrue(NativeKernels.isLoaded(), NativeKernels.status());
+        assertTrue(NativeKernels.isUsable());
+        assertTrue(NativeKernels.status().startsWith("loaded, "), NativeKernels.status());
+        Set<String> gomps = NativeKernels.mappedLibraries("libgomp");
+        assertEquals(1, gomps.size(), "OpenMP runtimes mapped: " + gomps);
+        assertTrue(NativeBackend.current().describe().contains("native kernels loaded"),
+                NativeBackend.current().describe());
+        NativeKernels.setEnabled(false);
+        assertFalse(NativeKernels.isUsable());
+        assertTrue(NativeKernels.status().endsWith("disabled"));
+    }
+
+    @Test
+    void matchesTheJavaKernelsAtAResNetShape() {
+        Nd4j.getRandom().setSeed(7);
+        int n = 64;
+        int c = 16;
+        // views at offsets, as in a network (parameters are views of one flat array, activations of workspaces)
+        INDArray x = Nd4j.randn(DataType.FLOAT, n + 1, c, 32, 32).muli(3).addi(1).get(NDArrayIndex.interval(1, n + 1));
+        INDArray params = Nd4j.rand(DataType.FLOAT, 1, 3 * c + 5);
+        INDArray gamma = params.get(NDArrayIndex.point(0), NDArrayIndex.interval(5, 5 + c)).addi(0.5);
+        INDArray beta = params.get(NDArrayIndex.point(0), NDArrayIndex.interval(5 + c, 5 + 2 * c)).subi(0.5);
+        INDArray dy = Nd4j.randn(DataType.FLOAT, n + 2, c, 32, 32).get(NDArrayIndex.interval(2, n + 2));
+        assertTrue(x.offset() > 0 && gamma.offset() > 0 && beta.offset() > 0 && dy.offset() > 0);
+        for (boolean relu : new boolean[] {true, false}) {
+            Run java = run(false, x, gamma, beta, dy, relu);
+            Run nat = run(true, x, gamma, beta, dy, relu);
+            assertArrayEquals(java.mean, nat.mean, 1e-6, "mean");
+            assertArrayEquals(java.var, nat.var, 1e-5, "variance");
+            assertClose(java.y, nat.y, 1e-6, "output");
+            assertClose(java.dx, nat.dx, 1e-5, "dx");
+            assertClose(java.dGamma, nat.dGamma, 1e-5, "dGamma");
+            assertClose(java.dBeta, nat.dBeta, 1e-5, "dBeta");
+            if (relu) {   // the masks agree exactly: a gradient passes where the output is positive
+                assertEquals(java.y.gt(0).castTo(DataType.FLOAT).sumNumber().doubleValue(),
+                        nat.y.gt(0).castTo(DataType.FLOAT).sumNumber().doubleValue(), 0.0);
+            }
+        }
+        INDArray y = Nd4j.randn(DataType.FLOAT, 3, 5, 7, 11);
+        NativeOps.reluInPlace(y);
+        INDArray g = Nd4j.randn(DataType.FLOAT, 3, 5, 7, 11);
+        NativeKernels.setEnabled(false);
+        INDArray dxJava = FloatBatchNorm.supportsFlat(y, g) ? NativeOps.reluBackprop(y, g, g.ulike()) : null;
+        NativeKernels.setEnabled(true);
+        INDArray dxNative = NativeOps.reluBackprop(y, g, g.ulike());
+        assertEquals(dxJava, dxNative);   // exact: a mask
+    }
+
+    @Test
+    void mismatchedShapesAreRejectedBeforeTheNativeCall() {
+        INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 4, 4);
+        INDArray ones = Nd4j.ones(DataType.FLOAT, 3);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FloatBatchNorm
+                .forwardTraining(x, ones, ones, 1e-5, true, Nd4j.create(DataType.FLOAT, 2, 3, 4, 5), new double[3],
+                        new double[3]));
+        assertTrue(e.getMessage().contains("[2, 3, 4, 4]") && e.getMessage().contains("[2, 3, 4, 5]"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> FloatBatchNorm.forwardTraining(x,
+                Nd4j.ones(DataType.FLOAT, 2), ones, 1e-5, true, x.ulike(), new double[3], new double[3]));
+        assertTrue(e.getMessage().startsWith("gamma must have shape [3]"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> FloatBatchNorm.reluBackward(x, x,
+                Nd4j.create(DataType.FLOAT, 2, 3, 15)));
+        assertTrue(e.getMessage().contains("got 96 and 90"), e.getMessage());
+    }
+
+    @Test
+    void aResNetTrainsTheSameWithEitherKernel() {
+        INDArray before = null;
+        INDArray[] after = new INDArray[2];
+        Nd4j.getRandom().setSeed(3);
+        INDArray x = Nd4j.rand(DataType.FLOAT, 16, 3, 16, 16);
+        INDArray y = Nd4j.zeros(DataType.FLOAT, 16, 10);
+        for (int i = 0; i < 16; i++) {
+            y.putScalar(i, i % 10, 1.0);
+        }
+        for (int k = 0; k < 2; k++) {
+            NativeKernels.setEnabled(k == 1);
+            ComputationGraph net = ResNet.cifar(8).inputShape(3, 16, 16).numClasses(10).seed(11).build();
+            if (before == null) {
+                before = net.params().dup();
+            }
+            assertEquals(before, net.params());
+            for (int step = 0; step < 3; step++) {
+                net.fit(new DataSet(x, y));
+            }
+            after[k] = net.params().dup();
+        }
+        assertClose(after[0], after[1], 1e-4, "parameters after 3 steps");
+        assertTrue(after[0].sub(before).norm2Number().doubleValue() > 1e-3, "the steps changed the parameters");
+    }
+
+    private static final class Run {
+        INDArray y;
+        INDArray dx;
+        INDArray dGamma;
+        INDArray dBeta;
+        double[] mean;
+        double[] var;
+    }
+
+    private static Run run(boolean nativeKernels, INDArray x, INDArray gamma, INDArray beta, INDArray dy,
+                           boolean relu) {
+        NativeKernels.setEnabled(nativeKernels);
+        int c = (int) x.size(1);
+        Run r = new Run();
+        r.y = x.ulike();
+        r.mean = new double[c];
+        r.var = new double[c];
+        FloatBatchNorm.forwardTraining(x, gamma, beta, 1e-5, relu, r.y, r.mean, r.var);
+        r.dx = x.ulike();
+        r.dGamma = Nd4j.create(DataType.FLOAT, c);
+        r.dBeta = Nd4j.create(DataType.FLOAT, c);
+        FloatBatchNorm.backward(x, r.y, relu, dy, r.mean, r.var, gamma, 1e-5, r.dx, r.dGamma, r.dBeta);
+        return r;
+    }
+
+    private static void assertClose(INDArray expected, INDArray actual, double tolerance, String what) {
+        double rel = expected.castTo(DataType.DOUBLE).sub(actual.castTo(DataType.DOUBLE)).norm2Number().doubleValue()
+                / Math.max(1e-12, expected.castTo(DataType.DOUBLE).norm2Number().doubleValue());
+        assertTrue(rel < tolerance, what + ": relative difference " + rel);
+    }
+}
