@@ -2,6 +2,7 @@ package org.regularize4j.cli;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
+import org.regularize4j.backend.FlatGradientUpdater;
 
 import java.io.IOException;
 import java.io.Reader;
@@ -169,7 +170,7 @@ final class RunDirectory {
     }
 
     ComputationGraph readModel(String name) throws IOException {
-        return ModelSerializer.restoreComputationGraph(dir.resolve(name).toFile(), true);
+        return FlatGradientUpdater.install(ModelSerializer.restoreComputationGraph(dir.resolve(name).toFile(), true));
     }
 
     void writeText(String name, String text) throws IOException {

@@ -16,6 +16,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Nesterovs;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
+import org.regularize4j.backend.FlatGradientUpdater;
 import org.regularize4j.depth.DepthSchedule;
 import org.regularize4j.depth.DropMode;
 import org.regularize4j.depth.Scaling;
@@ -322,11 +323,14 @@ public final class ResNet {
         return policy.applyTo(conf);
     }
 
-    /** An initialized network. */
+    /**
+     * An initialized network, with {@link FlatGradientUpdater} as its updater (DL4J's updates without DL4J
+     * M2.1's per-parameter views in every step).
+     */
     public ComputationGraph build() {
         ComputationGraph net = new ComputationGraph(conf());
         net.init();
-        return net;
+        return FlatGradientUpdater.install(net);
     }
 
     private int scale(int channelsAtWidth1) {
