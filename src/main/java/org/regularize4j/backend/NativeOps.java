@@ -7,6 +7,8 @@ import org.nd4j.linalg.api.ops.impl.scalar.RectifiedLinear;
 import org.nd4j.linalg.api.ops.impl.scalar.RectifiedLinearDerivative;
 import org.nd4j.linalg.api.ops.impl.summarystats.Variance;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * The libnd4j kernels that ResNets spend their time in, called directly: {@code conv2d}, {@code conv2d_bp},
@@ -56,8 +58,69 @@ public final class NativeOps {
      */
     public static void conv2dBackprop(INDArray x, INDArray w, INDArray dOut, int stride, int padding, INDArray dx,
                                       INDArray dw) {
-        Nd4j.exec(DynamicCustomOp.builder("conv2d_bp").addInputs(contiguous(x), w, contiguous(dOut))
+        INDArray xc = contiguous(x);
+        INDArray dOutC = contiguous(dOut);
+        long batch = x.size(0);
+        if (!splitsBackward(x, w, stride) || !isCContiguous(dx)) {
+            convBackprop(xc, w, dOutC, stride, padding, dx, dw);
+            return;
+        }
+        // For a batch over 8, oneDNN 2.3 (inside libnd4j) computes the input gradient of a 3x3 stride-1
+        // convolution with Winograd, which at 16 channels takes 1.7-4.6 ms per call where its direct kernel on
+        // chunks of 8 examples takes 0.7 ms in all (docs/performance.md). The chunks' weight gradients are summed.
+        INDArray part = null;
+        for (long from = 0; from < batch; from += SPLIT_CHUNK) {
+            long to = Math.min(batch, from + SPLIT_CHUNK);
+            INDArrayIndex rows = NDArrayIndex.interval(from, to);
+            INDArray dwChunk = dw;
+            if (from > 0) {
+                if (part == null) {
+                    part = Nd4j.createUninitialized(dw.dataType(), dw.shape(), 'c');
+                }
+                dwChunk = part;
+            }
+            convBackprop(xc.get(rows), w, dOutC.get(rows), stride, padding, dx.get(rows), dwChunk);
+            if (from > 0) {
+                dw.addi(part);
+            }
+        }
+    }
+
+    private static void convBackprop(INDArray x, INDArray w, INDArray dOut, int stride, int padding, INDArray dx,
+                                     INDArray dw) {
+        Nd4j.exec(DynamicCustomOp.builder("conv2d_bp").addInputs(x, w, dOut)
                 .addOutputs(dx, dw).addIntegerArguments(convArgs(w, stride, padding)).build());
+    }
+
+    /** Examples per call when {@link #conv2dBackprop} splits a batch: oneDNN picks Winograd above 8. */
+    static final int SPLIT_CHUNK = 8;
+
+    /** Widest convolution (input and output channels) whose backward pass is split into chunks. */
+    static final long SPLIT_MAX_CHANNELS = 16;
+
+    private static volatile boolean splitBackward =
+            Boolean.parseBoolean(System.getProperty("regularize4j.conv.splitBackward", "true"));
+
+    /**
+     * Whether {@link #conv2dBackprop} runs a narrow 3x3 stride-1 convolution's backward pass on chunks of
+     * {@value #SPLIT_CHUNK} examples (default true; system property {@code regularize4j.conv.splitBackward}).
+     */
+    public static void setSplitBackward(boolean enabled) {
+        splitBackward = enabled;
+    }
+
+    /** See {@link #setSplitBackward}. */
+    public static boolean isSplitBackward() {
+        return splitBackward;
+    }
+
+    /**
+     * Whether {@link #conv2dBackprop} splits this convolution's batch: float on oneDNN, 3x3, stride 1, at most
+     * {@value #SPLIT_MAX_CHANNELS} input and output channels, more than {@value #SPLIT_CHUNK} examples.
+     */
+    static boolean splitsBackward(INDArray x, INDArray w, int stride) {
+        return splitBackward && stride == 1 && w.size(2) == 3 && w.size(3) == 3 && x.size(0) > SPLIT_CHUNK
+                && w.size(0) <= SPLIT_MAX_CHANNELS && w.size(1) <= SPLIT_MAX_CHANNELS && usesOneDnn(x.dataType());
     }
 
     /**
