@@ -18,7 +18,7 @@
 
 #define FLUSH 0x1p-100f
 
-int r4j_version(void) { return 1; }
+int r4j_version(void) { return 2; }
 
 /* Number of threads a parallel region of the calling thread uses. */
 int r4j_max_threads(void) { return omp_get_max_threads(); }
@@ -247,12 +247,45 @@ void r4j_bn_backward(intptr_t xp, intptr_t yp, int relu, intptr_t dyp, int n, in
     free(k3);
 }
 
-/* ReLU backward: dx = dy where y > 0, else 0 (float32, length len; dx may alias dy). */
+/*
+ * ReLU backward from the ReLU's output y: dx = dy where y is not +0, else 0 (float32, length len; dx may alias
+ * dy). ReLU outputs are >= 0 or -0 or NaN; like the Java kernel, only an exact +0 blocks the gradient.
+ */
 void r4j_relu_backward(intptr_t yp, intptr_t dyp, intptr_t dxp, int64_t len) {
-    const float *y = (const float *) yp, *dy = (const float *) dyp;
+    const uint32_t *y = (const uint32_t *) yp;
+    const float *dy = (const float *) dyp;
     float *dx = (float *) dxp;
 #pragma omp parallel for simd schedule(static)
     for (int64_t k = 0; k < len; k++) {
-        dx[k] = y[k] > 0.0f ? dy[k] : 0.0f;
+        dx[k] = y[k] != 0u ? dy[k] : 0.0f;
+    }
+}
+
+/*
+ * The residual block's output: out[i, :] = relu(s[i] x[i, :] + y[i, :]) over n rows of m values (float32);
+ * s == NULL means a multiplier of 1 (then x + y, no multiplication). relu(v) = v < 0 ? 0 : v, as libnd4j's
+ * (-0 and NaN pass through). out may alias x or y.
+ */
+void r4j_scale_add_relu(intptr_t xp, intptr_t yp, intptr_t outp, int n, int64_t m, const float *s) {
+    const float *x = (const float *) xp, *y = (const float *) yp;
+    float *out = (float *) outp;
+#pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) {
+        const float *xi = x + (size_t) i * m, *yi = y + (size_t) i * m;
+        float *oi = out + (size_t) i * m;
+        if (s == NULL) {
+#pragma omp simd
+            for (int64_t k = 0; k < m; k++) {
+                float v = xi[k] + yi[k];
+                oi[k] = v < 0.0f ? 0.0f : v;
+            }
+        } else {
+            const float a = s[i];
+#pragma omp simd
+            for (int64_t k = 0; k < m; k++) {
+                float v = xi[k] * a + yi[k];
+                oi[k] = v < 0.0f ? 0.0f : v;
+            }
+        }
     }
 }

@@ -36,6 +36,7 @@ import java.util.TreeSet;
  */
 public final class NativeKernels {
     private static final String RESOURCE = "/org/regularize4j/native/linux-x86_64/libr4jkernels.so";
+    private static final int VERSION = 2;
     private static final boolean LOADED;
     private static final String STATUS;
     private static volatile boolean enabled =
@@ -78,8 +79,8 @@ public final class NativeKernels {
         File file = Native.extractFromResourcePath(RESOURCE, NativeKernels.class.getClassLoader());
         NativeLibrary library = NativeLibrary.getInstance(file.getAbsolutePath());
         Native.register(NativeKernels.class, library);
-        if (r4j_version() != 1) {
-            return "not used: library version " + r4j_version() + ", expected 1";
+        if (r4j_version() != VERSION) {
+            return "not used: library version " + r4j_version() + ", expected " + VERSION;
         }
         Set<String> gomps = mappedLibraries("libgomp");
         if (gomps.size() > 1) {
@@ -161,6 +162,27 @@ public final class NativeKernels {
         return a.data().addressPointer().address();
     }
 
+    /**
+     * A residual block's output in one pass: {@code out[i] = relu(scales[i]·branch[i] + shortcut[i])} per example
+     * i ({@code scales} null: a multiplier of 1, i.e. {@code relu(branch + shortcut)}), where ReLU is libnd4j's
+     * ({@code v < 0 ? 0 : v}). Returns false, doing nothing, where the native kernels do not apply (then compute
+     * it with libnd4j ops); the arithmetic is the same as theirs (a float multiply, then a float add).
+     */
+    public static boolean scaleAddRelu(INDArray branch, float[] scales, INDArray shortcut, INDArray out) {
+        if (!supports(branch, shortcut, out) || branch.rank() < 1) {
+            return false;
+        }
+        requireShape("shortcut", shortcut, branch.shape());
+        requireShape("out", out, branch.shape());
+        int n = (int) branch.size(0);
+        if (scales != null && scales.length != n) {
+            throw new IllegalArgumentException("scales must have " + n + " values (examples), got " + scales.length);
+        }
+        r4j_scale_add_relu(address(branch), address(shortcut), address(out), n, n == 0 ? 0 : branch.length() / n,
+                scales);
+        return true;
+    }
+
     static native int r4j_version();
 
     static native int r4j_max_threads();
@@ -176,4 +198,6 @@ public final class NativeKernels {
                                        double[] dBeta);
 
     static native void r4j_relu_backward(long y, long dy, long dx, long length);
+
+    static native void r4j_scale_add_relu(long x, long y, long out, int n, long m, float[] scales);
 }

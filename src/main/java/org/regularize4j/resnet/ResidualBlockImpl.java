@@ -9,6 +9,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.regularize4j.backend.NativeKernels;
 import org.regularize4j.backend.NativeOps;
 import org.regularize4j.depth.DropPath;
 import org.regularize4j.depth.RowScales;
@@ -84,8 +85,10 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
                 ArrayType keep = training && i < n - 1 ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM;
                 h = units.get(i).forward(h, training, mgr, keep);
             }
-            s.multiplyAdd(h, shortcut, out);
-            NativeOps.reluInPlace(out);
+            if (!NativeKernels.scaleAddRelu(h, s.isUniform() && s.get(0) == 1.0 ? null : floats(s), shortcut, out)) {
+                s.multiplyAdd(h, shortcut, out);
+                NativeOps.reluInPlace(out);
+            }
             branchForwardCount++;
         } else {
             NativeOps.relu(shortcut, out);
@@ -94,6 +97,14 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         branchComputed = compute;
         output = training ? out : null;
         return out;
+    }
+
+    private static float[] floats(RowScales s) {
+        float[] f = new float[s.size()];
+        for (int i = 0; i < f.length; i++) {
+            f[i] = (float) s.get(i);
+        }
+        return f;
     }
 
     private INDArray shortcutForward(INDArray x, boolean training, LayerWorkspaceMgr mgr) {

@@ -8,6 +8,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.regularize4j.depth.DepthSchedule;
+import org.regularize4j.depth.DropMode;
+import org.regularize4j.depth.RowScales;
 import org.regularize4j.resnet.ResNet;
 
 import java.util.Set;
@@ -81,6 +84,37 @@ class NativeKernelsTest {
     }
 
     @Test
+    void scaleAddReluEqualsLibnd4jsOpsBitForBit() {
+        Nd4j.getRandom().setSeed(13);
+        INDArray branch = Nd4j.randn(DataType.FLOAT, 6, 4, 5, 5);
+        INDArray shortcut = Nd4j.randn(DataType.FLOAT, 6, 4, 5, 5);
+        branch.putScalar(0, -0.0f);
+        shortcut.putScalar(0, -0.0f);   // -0 + -0: libnd4j's ReLU keeps -0
+        for (double[] values : new double[][] {{1, 1, 1, 1, 1, 1}, {0, 2, 2, 0, 2, 1.3}}) {
+            RowScales s = RowScales.of(values);
+            INDArray expected = s.multiplyAdd(branch, shortcut, branch.ulike());
+            NativeOps.reluInPlace(expected);
+            float[] f = new float[values.length];
+            for (int i = 0; i < f.length; i++) {
+                f[i] = (float) values[i];
+            }
+            INDArray actual = branch.ulike();
+            assertTrue(NativeKernels.scaleAddRelu(branch, s.isUniform() ? null : f, shortcut, actual));
+            assertArrayEquals(expected.data().asFloat(), actual.data().asFloat(), 0f);
+            assertEquals(Float.floatToRawIntBits(expected.getFloat(0)), Float.floatToRawIntBits(actual.getFloat(0)));
+        }
+        NativeKernels.setEnabled(false);
+        assertFalse(NativeKernels.scaleAddRelu(branch, null, shortcut, branch.ulike()), "off: the caller's ops run");
+        NativeKernels.setEnabled(true);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> NativeKernels.scaleAddRelu(branch, new float[5], shortcut, branch.ulike()));
+        assertTrue(e.getMessage().startsWith("scales must have 6 values"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> NativeKernels.scaleAddRelu(branch, null, shortcut, Nd4j.create(DataType.FLOAT, 6, 4, 5, 4)));
+        assertTrue(e.getMessage().startsWith("out must have shape [6, 4, 5, 5]"), e.getMessage());
+    }
+
+    @Test
     void mismatchedShapesAreRejectedBeforeTheNativeCall() {
         INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 4, 4);
         INDArray ones = Nd4j.ones(DataType.FLOAT, 3);
@@ -108,7 +142,8 @@ class NativeKernelsTest {
         }
         for (int k = 0; k < 2; k++) {
             NativeKernels.setEnabled(k == 1);
-            ComputationGraph net = ResNet.cifar(8).inputShape(3, 16, 16).numClasses(10).seed(11).build();
+            ComputationGraph net = ResNet.cifar(8).inputShape(3, 16, 16).numClasses(10).seed(11)
+                    .stochasticDepth(DepthSchedule.linear(0.5), DropMode.ROW).build();   // per-example multipliers
             if (before == null) {
                 before = net.params().dup();
             }

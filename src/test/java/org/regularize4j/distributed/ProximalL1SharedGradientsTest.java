@@ -22,6 +22,7 @@ import org.regularize4j.penalty.ProximalL1;
 import org.regularize4j.penalty.RegularizationPolicy;
 import org.regularize4j.testutil.SingleThreadedNd4j;
 import org.regularize4j.testutil.SparseClassification;
+import org.regularize4j.testutil.HangGuard;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -84,11 +85,14 @@ class ProximalL1SharedGradientsTest {
         try (ParallelTraining t = ParallelTraining.builder(averaged).mode(TrainingMode.AVERAGING).build()) {
             t.fit(new ListDataSetIterator<>(train.asList(), 64), epochs);
         }
-        MultiLayerNetwork shared = net();
-        try (ParallelTraining t = ParallelTraining.builder(shared).mode(TrainingMode.SHARED_GRADIENTS)
-                .thresholdAlgorithm(new FixedThresholdAlgorithm(THRESHOLD)).build()) {
-            t.fit(new ListDataSetIterator<>(train.asList(), 64), epochs);
-        }
+        MultiLayerNetwork shared = HangGuard.retryOnHang("shared-gradients training", () -> {
+            MultiLayerNetwork n = net();
+            try (ParallelTraining t = ParallelTraining.builder(n).mode(TrainingMode.SHARED_GRADIENTS)
+                    .thresholdAlgorithm(new FixedThresholdAlgorithm(THRESHOLD)).build()) {
+                t.fit(new ListDataSetIterator<>(train.asList(), 64), epochs);
+            }
+            return n;
+        });
         double[] s = shares(single, nearZero);
         double[] a = shares(averaged, nearZero);
         double[] g = shares(shared, nearZero);

@@ -24,6 +24,7 @@ import org.nd4j.linalg.learning.config.Nesterovs;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.regularize4j.depth.DropMode;
 import org.regularize4j.testutil.SingleThreadedNd4j;
+import org.regularize4j.testutil.HangGuard;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -82,12 +83,15 @@ class SharedGradientsBatchNormTest {
     }
 
     private static double[] run(Supplier<Model> factory, DataSet data) {
-        Model shared = factory.get();
-        Map<String, INDArray> before = statistics(shared);
-        try (ParallelTraining t = ParallelTraining.builder(shared).mode(TrainingMode.SHARED_GRADIENTS)
-                .thresholdAlgorithm(new FixedThresholdAlgorithm(THRESHOLD)).build()) {
-            t.fit(new ListDataSetIterator<>(data.asList(), BATCH));
-        }
+        Map<String, INDArray> before = statistics(factory.get());
+        Model shared = HangGuard.retryOnHang("shared-gradients training", () -> {
+            Model m = factory.get();
+            try (ParallelTraining t = ParallelTraining.builder(m).mode(TrainingMode.SHARED_GRADIENTS)
+                    .thresholdAlgorithm(new FixedThresholdAlgorithm(THRESHOLD)).build()) {
+                t.fit(new ListDataSetIterator<>(data.asList(), BATCH));
+            }
+            return m;
+        });
         Model single = factory.get();
         if (single instanceof ComputationGraph) {
             ((ComputationGraph) single).fit(new ListDataSetIterator<>(data.asList(), BATCH));

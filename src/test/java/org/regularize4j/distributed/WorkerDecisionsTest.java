@@ -19,6 +19,7 @@ import org.regularize4j.depth.Scaling;
 import org.regularize4j.resnet.ResidualBlock;
 import org.regularize4j.resnet.ResidualBlockImpl;
 import org.regularize4j.testutil.SingleThreadedNd4j;
+import org.regularize4j.testutil.HangGuard;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -194,17 +195,34 @@ class WorkerDecisionsTest {
         assertEquals(1, WorkerIndex.of(replica));
     }
 
-    /** Trains net with 2 ParallelTraining workers, records every worker's decisions, checks the lockstep. */
-    private static Map<Long, List<Record>> trainRecorded(ComputationGraph net, TrainingMode mode) {
-        Recorder recorder = new Recorder();
-        net.setListeners(recorder);
-        try (ParallelTraining training = ParallelTraining.builder(net).mode(mode)
-                .thresholdAlgorithm(new FixedThresholdAlgorithm(1e-3)).build()) {
-            training.fit(data(), EPOCHS);
+    /** A trained network and its workers' decisions, by round. */
+    private static final class Recorded {
+        final ComputationGraph net;
+        final Map<Long, List<Record>> rounds;
+
+        Recorded(ComputationGraph net, Map<Long, List<Record>> rounds) {
+            this.net = net;
+            this.rounds = rounds;
         }
-        Map<Long, List<Record>> rounds = recorder.byRound();
-        assertLockstep(rounds, EPOCHS * ROUNDS);
-        return rounds;
+    }
+
+    /**
+     * Trains a new test network with 2 ParallelTraining workers, records every worker's decisions, checks the
+     * lockstep (run again from scratch if DL4J's shared-gradients barrier hangs: {@link HangGuard}).
+     */
+    private static Recorded trainRecorded(DropMode dropMode, TrainingMode mode) {
+        Recorded r = HangGuard.retryOnHang(mode + " training", () -> {
+            ComputationGraph net = TestNets.net(dropMode, SEED);
+            Recorder recorder = new Recorder();
+            net.setListeners(recorder);
+            try (ParallelTraining training = ParallelTraining.builder(net).mode(mode)
+                    .thresholdAlgorithm(new FixedThresholdAlgorithm(1e-3)).build()) {
+                training.fit(data(), EPOCHS);
+            }
+            return new Recorded(net, recorder.byRound());
+        });
+        assertLockstep(r.rounds, EPOCHS * ROUNDS);
+        return r;
     }
 
     /**
@@ -216,8 +234,9 @@ class WorkerDecisionsTest {
     @ParameterizedTest
     @EnumSource(value = TrainingMode.class, names = {"AVERAGING", "SHARED_GRADIENTS"})
     void parallelTrainingDrawsIndependentRowMasksPerWorker(TrainingMode mode) {
-        ComputationGraph net = TestNets.net(DropMode.ROW, SEED);
-        Map<Long, List<Record>> rounds = trainRecorded(net, mode);
+        Recorded recorded = trainRecorded(DropMode.ROW, mode);
+        ComputationGraph net = recorded.net;
+        Map<Long, List<Record>> rounds = recorded.rounds;
         assertEquals(EPOCHS, net.getEpochCount());
         long agree = 0;
         long rows = 0;
@@ -254,8 +273,9 @@ class WorkerDecisionsTest {
     @ParameterizedTest
     @EnumSource(value = TrainingMode.class, names = {"AVERAGING", "SHARED_GRADIENTS"})
     void batchDecisionsAreTheSameOnEveryWorker(TrainingMode mode) {
-        ComputationGraph net = TestNets.net(DropMode.BATCH, SEED);
-        Map<Long, List<Record>> rounds = trainRecorded(net, mode);
+        Recorded recorded = trainRecorded(DropMode.BATCH, mode);
+        ComputationGraph net = recorded.net;
+        Map<Long, List<Record>> rounds = recorded.rounds;
         int skipped = 0;
         for (List<Record> round : rounds.values()) {
             Record a = round.get(0);
