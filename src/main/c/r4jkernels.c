@@ -111,10 +111,9 @@ void r4j_bn_normalize(intptr_t xp, intptr_t yp, int n, int c, int hw, intptr_t g
 void r4j_bn_forward_train(intptr_t xp, intptr_t yp, int n, int c, int hw, intptr_t gammap, intptr_t betap,
                           double eps, int relu, double *mean, double *var) {
     const float *x = (const float *) xp;
-    float *y = (float *) yp;
     int nt = omp_get_max_threads();
     double *s = calloc((size_t) nt * c, sizeof(double)), *q = calloc((size_t) nt * c, sizeof(double));
-    float *shiftx = malloc(sizeof(float) * c), *scale = malloc(sizeof(float) * c), *shift = malloc(sizeof(float) * c);
+    float *shiftx = malloc(sizeof(float) * c);
     for (int ch = 0; ch < c; ch++) {
         shiftx[ch] = x[(size_t) ch * hw];
     }
@@ -136,18 +135,10 @@ void r4j_bn_forward_train(intptr_t xp, intptr_t yp, int n, int c, int hw, intptr
         double v = qt / count - m * m;
         var[ch] = v > 0 ? v : 0;
     }
-    scale_shift(c, (const float *) gammap, (const float *) betap, mean, var, eps, scale, shift);
-#pragma omp parallel
-    {
-        int from, to;
-        range(n, omp_get_thread_num(), omp_get_num_threads(), &from, &to);
-        normalize_range(x, y, from, to, c, hw, scale, shift, relu);
-    }
     free(s);
     free(q);
     free(shiftx);
-    free(scale);
-    free(shift);
+    r4j_bn_normalize(xp, yp, n, c, hw, gammap, betap, eps, relu, mean, var);
 }
 
 /*
