@@ -7,14 +7,15 @@ import org.nd4j.linalg.factory.Nd4j;
 import java.nio.FloatBuffer;
 
 /**
- * Batch normalization over (N, H, W) for float32 NCHW arrays, with an optional fused ReLU, written in Java
- * over the arrays' native memory.
+ * Batch normalization over (N, H, W) for float32 NCHW arrays, with an optional fused ReLU, over the arrays'
+ * native memory: in C on libnd4j's OpenMP threads where {@link NativeKernels} is usable (linux-x86_64 with
+ * AVX2), else the same arithmetic in Java on the calling thread.
  *
  * <p>Why: in ND4J M2.1 the per-channel reductions over dimensions (0, 2, 3) and libnd4j's
  * {@code batchnorm_bp} cost about 10x what PyTorch pays for a training-mode batch norm (measured on
  * [64, 16, 32, 32]: 11 ms against 1.2 ms for forward + backward), which made batch norm, not convolution, the
  * bulk of a ResNet step. Two passes over the data per direction, each a simple loop the JIT vectorizes,
- * bring it to about 2 ms on one thread. Statistics use shifted sums (shift = the channel's first value) accumulated in
+ * bring it to about 2 ms on one thread (the native kernels to about half of that, on two). Statistics use shifted sums (shift = the channel's first value) accumulated in
  * double across blocks of float partial sums, so a large mean does not cancel the variance.
  *
  * <p>The libnd4j kernels in {@link NativeOps} remain the reference and the path for double precision; a test
