@@ -16,8 +16,9 @@ import java.nio.FloatBuffer;
  * [64, 16, 32, 32]: 11 ms against 1.2 ms for forward + backward), which made batch norm, not convolution, the
  * bulk of a ResNet step. Two passes over the data per direction, each a simple loop the JIT vectorizes,
  * bring it to about 2 ms on one thread; the native kernels take 0.12 ms forward and 0.33 ms backward where
- * the Java ones take 0.68 and 1.12 ms (that shape, repeated in a loop, so partly from cache). Statistics use shifted sums (shift = the channel's first value) accumulated in
- * double across blocks of float partial sums, so a large mean does not cancel the variance.
+ * the Java ones take 0.68 and 1.12 ms (that shape, repeated in a loop, so partly from cache). Statistics use
+ * shifted sums (shift = the channel's first value) accumulated in double across blocks of float partial sums,
+ * so a large mean does not cancel the variance.
  *
  * <p>The libnd4j kernels in {@link NativeOps} remain the reference and the path for double precision; a test
  * compares the two.
