@@ -55,7 +55,10 @@ public final class FloatBatchNorm {
         return true;
     }
 
-    /** Shapes the native kernels rely on: {@code other} like x (rank 4), per-channel vectors of length C. */
+    /**
+     * Shapes the native kernels rely on: {@code other} like x (rank 4), gamma (and beta, unless null), mean and
+     * var of length C.
+     */
     private static void checkShapes(INDArray x, INDArray other, INDArray gamma, INDArray beta, double[] mean,
                                     double[] var) {
         if (x.rank() != 4 || x.length() > Integer.MAX_VALUE) {
@@ -65,7 +68,9 @@ public final class FloatBatchNorm {
         NativeKernels.requireShape("output/gradient", other, x.shape());
         long c = x.size(1);
         NativeKernels.requireShape("gamma", gamma, c);
-        NativeKernels.requireShape("beta", beta, c);
+        if (beta != null) {
+            NativeKernels.requireShape("beta", beta, c);
+        }
         if (mean.length != c || var.length != c) {
             throw new IllegalArgumentException("mean and var must have " + c + " values (channels), got "
                     + mean.length + " and " + var.length);
@@ -153,8 +158,7 @@ public final class FloatBatchNorm {
     public static void normalize(INDArray x, double[] mean, double[] var, INDArray gamma, INDArray beta, double eps,
                                  boolean relu, INDArray y) {
         if (NativeKernels.supports(x, gamma, beta, y)) {
-            checkShapes(x, y, gamma, gamma, mean, var);
-            checkShapes(x, y, beta, beta, mean, var);
+            checkShapes(x, y, gamma, beta, mean, var);
             NativeKernels.r4j_bn_normalize(NativeKernels.address(x), NativeKernels.address(y), (int) x.size(0),
                     (int) x.size(1), (int) (x.size(2) * x.size(3)), NativeKernels.address(gamma),
                     NativeKernels.address(beta), eps, relu ? 1 : 0, mean, var);
@@ -208,7 +212,7 @@ public final class FloatBatchNorm {
                                 INDArray gamma, double eps, INDArray dx, INDArray dGamma, INDArray dBeta) {
         if (NativeKernels.supports(x, dy, gamma, dx) && (!relu || NativeKernels.supports(y))) {
             int c = (int) x.size(1);
-            checkShapes(x, dy, gamma, gamma, mean, var);
+            checkShapes(x, dy, gamma, null, mean, var);
             NativeKernels.requireShape("dx", dx, x.shape());
             if (relu) {
                 NativeKernels.requireShape("y", y, x.shape());
