@@ -5,6 +5,7 @@ import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.updater.graph.ComputationGraphUpdater;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.regularize4j.util.Checks;
 
 import java.util.List;
 import java.util.Map;
@@ -33,7 +34,7 @@ public class FlatGradientUpdater extends ComputationGraphUpdater {
 
     /** An updater for {@code graph} whose state lives in {@code updaterState} (null: a new state array). */
     public FlatGradientUpdater(ComputationGraph graph, INDArray updaterState) {
-        super(graph, updaterState);
+        super(Checks.notNull("graph", graph), updaterState);
     }
 
     /**
@@ -41,6 +42,7 @@ public class FlatGradientUpdater extends ComputationGraphUpdater {
      * returns the network. A no-op if it already has one.
      */
     public static ComputationGraph install(ComputationGraph net) {
+        Checks.notNull("net", net);
         ComputationGraphUpdater current = net.getUpdater(true);
         if (!(current instanceof FlatGradientUpdater)) {
             net.setUpdater(new FlatGradientUpdater(net, current.getStateViewArray()));

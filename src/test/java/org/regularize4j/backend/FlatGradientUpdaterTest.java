@@ -20,6 +20,7 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -108,5 +109,14 @@ class FlatGradientUpdaterTest {
             b.fit(ds);
         }
         assertEquals(a.params(), b.params());
+    }
+
+    @Test
+    void nullNetworkIsRejectedByName() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> FlatGradientUpdater.install(null));
+        assertTrue(e.getMessage().contains("net"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new FlatGradientUpdater(null, null));
+        assertTrue(e.getMessage().contains("graph"), e.getMessage());
     }
 }
