@@ -18,7 +18,7 @@
 
 #define FLUSH 0x1p-100f
 
-int r4j_version(void) { return 2; }
+int r4j_version(void) { return 4; }
 
 /* Number of threads a parallel region of the calling thread uses. */
 int r4j_max_threads(void) { return omp_get_max_threads(); }
@@ -278,5 +278,92 @@ void r4j_scale_add_relu(intptr_t xp, intptr_t yp, intptr_t outp, int n, int64_t 
                 oi[k] = v < 0.0f ? 0.0f : v;
             }
         }
+    }
+}
+
+/*
+ * Option-A (zero-padded) shortcut, forward: out[i, before + j, r, q] = x[i, j, r*stride, q*stride] for the cin
+ * channels j of x, and 0 in the other channels of out (cout channels, ho x wo). Every element of out is written.
+ */
+void r4j_zero_pad_forward(intptr_t xp, intptr_t outp, int n, int cin, int h, int w, int cout, int before,
+                          int stride, int ho, int wo) {
+    const float *x = (const float *) xp;
+    float *out = (float *) outp;
+    const int64_t plane = (int64_t) ho * wo;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int i = 0; i < n; i++) {
+        for (int c = 0; c < cout; c++) {
+            float *o = out + ((int64_t) i * cout + c) * plane;
+            int j = c - before;
+            if (j < 0 || j >= cin) {
+                memset(o, 0, sizeof(float) * (size_t) plane);
+                continue;
+            }
+            const float *xi = x + ((int64_t) i * cin + j) * h * w;
+            for (int r = 0; r < ho; r++) {
+                const float *row = xi + (int64_t) r * stride * w;
+                for (int q = 0; q < wo; q++) {
+                    o[(int64_t) r * wo + q] = row[(int64_t) q * stride];
+                }
+            }
+        }
+    }
+}
+
+/*
+ * Its backward: the input gradient dx (n x cin x h x w) gets d[i, before + j, r, q] at [i, j, r*stride,
+ * q*stride] -- added to dx when accumulate != 0, else dx is overwritten (0 at the positions the shortcut skips).
+ */
+void r4j_zero_pad_backward(intptr_t dp, intptr_t dxp, int n, int cin, int h, int w, int cout, int before,
+                           int stride, int ho, int wo, int accumulate) {
+    const float *d = (const float *) dp;
+    float *dx = (float *) dxp;
+    const int64_t plane = (int64_t) ho * wo;
+#pragma omp parallel for collapse(2) schedule(static)
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < cin; j++) {
+            float *g = dx + ((int64_t) i * cin + j) * h * w;
+            const float *di = d + ((int64_t) i * cout + before + j) * plane;
+            if (!accumulate) {
+                memset(g, 0, sizeof(float) * (size_t) h * w);
+            }
+            for (int r = 0; r < ho; r++) {
+                float *row = g + (int64_t) r * stride * w;
+                for (int q = 0; q < wo; q++) {
+                    row[(int64_t) q * stride] += di[(int64_t) r * wo + q];
+                }
+            }
+        }
+    }
+}
+
+/* Sets len floats to +0: memset, split over the team when large. */
+void r4j_zero(intptr_t p, int64_t len) {
+    float *a = (float *) p;
+    if (len < (1 << 18)) {
+        memset(a, 0, sizeof(float) * (size_t) len);
+        return;
+    }
+#pragma omp parallel
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int64_t from = len * t / nt, to = len * (t + 1) / nt;
+        memset(a + from, 0, sizeof(float) * (size_t) (to - from));
+    }
+}
+
+/* Copies len floats from src to dst (not overlapping): memcpy, split over the team when large. */
+void r4j_copy(intptr_t srcp, intptr_t dstp, int64_t len) {
+    const float *src = (const float *) srcp;
+    float *dst = (float *) dstp;
+    if (len < (1 << 18)) {
+        memcpy(dst, src, sizeof(float) * (size_t) len);
+        return;
+    }
+#pragma omp parallel
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int64_t from = len * t / nt, to = len * (t + 1) / nt;
+        memcpy(dst + from, src + from, sizeof(float) * (size_t) (to - from));
     }
 }

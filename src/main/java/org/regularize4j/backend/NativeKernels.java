@@ -36,7 +36,7 @@ import java.util.TreeSet;
  */
 public final class NativeKernels {
     private static final String RESOURCE = "/org/regularize4j/native/linux-x86_64/libr4jkernels.so";
-    private static final int VERSION = 2;
+    private static final int VERSION = 4;
     private static final boolean LOADED;
     private static final String STATUS;
     private static volatile boolean enabled =
@@ -183,6 +183,91 @@ public final class NativeKernels {
         return true;
     }
 
+    /**
+     * The option-A (zero-padded) shortcut of a residual block, in one pass: {@code out[:, before + j, r, q] =
+     * x[:, j, r·stride, q·stride]} for each input channel j, and 0 in {@code out}'s other channels ({@code out} is
+     * {@code [n, cOut, hOut, wOut]} with {@code hOut = ceil(h / stride)}; every element is written). Returns false,
+     * doing nothing, where the native kernels do not apply.
+     *
+     * @throws IllegalArgumentException if the shapes do not fit (named), or {@code before} is outside
+     *                                  {@code [0, cOut - cIn]}, or {@code stride < 1}
+     */
+    public static boolean zeroPadShortcut(INDArray x, int stride, int before, INDArray out) {
+        if (!supports(x, out)) {
+            return false;
+        }
+        long[] s = zeroPadShape(x, stride, before, out);
+        r4j_zero_pad_forward(address(x), address(out), (int) s[0], (int) s[1], (int) s[2], (int) s[3], (int) s[4],
+                before, stride, (int) s[5], (int) s[6]);
+        return true;
+    }
+
+    /**
+     * The zero-padded shortcut's backward pass: {@code dx[:, j, r·stride, q·stride] (+)= d[:, before + j, r, q]},
+     * added to {@code dx} when {@code accumulate}, else {@code dx} is overwritten (0 where the shortcut does not
+     * read). Shapes as in {@link #zeroPadShortcut} ({@code d} like {@code out}, {@code dx} like {@code x}).
+     * Returns false, doing nothing, where the native kernels do not apply.
+     */
+    public static boolean zeroPadShortcutBackward(INDArray d, int stride, int before, INDArray dx,
+                                                  boolean accumulate) {
+        if (!supports(d, dx)) {
+            return false;
+        }
+        long[] s = zeroPadShape(dx, stride, before, d);
+        r4j_zero_pad_backward(address(d), address(dx), (int) s[0], (int) s[1], (int) s[2], (int) s[3],
+                (int) s[4], before, stride, (int) s[5], (int) s[6], accumulate ? 1 : 0);
+        return true;
+    }
+
+    /**
+     * Sets every element of {@code a} to +0 (one memset). Returns false, doing nothing, where the native kernels
+     * do not apply (then use {@code a.assign(0)}).
+     */
+    public static boolean zero(INDArray a) {
+        if (!supports(a)) {
+            return false;
+        }
+        r4j_zero(address(a), a.length());
+        return true;
+    }
+
+    /**
+     * Copies {@code src} into {@code dst} (same shape, not overlapping), on the OpenMP team when large. Returns
+     * false, doing nothing, where the native kernels do not apply (then use {@code dst.assign(src)}).
+     */
+    public static boolean copy(INDArray src, INDArray dst) {
+        if (!supports(src, dst)) {
+            return false;
+        }
+        requireShape("dst", dst, src.shape());
+        long a = address(src), b = address(dst), bytes = 4 * src.length();
+        if (a < b + bytes && b < a + bytes && src.length() > 0) {
+            throw new IllegalArgumentException("src and dst overlap");
+        }
+        r4j_copy(a, b, src.length());
+        return true;
+    }
+
+    /** Checks the shapes of a zero-padded shortcut; returns {n, cIn, h, w, cOut, hOut, wOut}. */
+    private static long[] zeroPadShape(INDArray in, int stride, int before, INDArray out) {
+        if (in.rank() != 4 || out.rank() != 4) {
+            throw new IllegalArgumentException("the shortcut's input and output must have rank 4 (NCHW), got "
+                    + Arrays.toString(in.shape()) + " and " + Arrays.toString(out.shape()));
+        }
+        if (stride < 1) {
+            throw new IllegalArgumentException("stride must be >= 1, got " + stride);
+        }
+        long n = in.size(0), cIn = in.size(1), h = in.size(2), w = in.size(3), cOut = out.size(1);
+        if (before < 0 || before > cOut - cIn) {
+            throw new IllegalArgumentException("before must be in [0, " + (cOut - cIn) + "] (cOut - cIn), got "
+                    + before);
+        }
+        long hOut = (h + stride - 1) / stride;
+        long wOut = (w + stride - 1) / stride;
+        requireShape("the shortcut's output", out, n, cOut, hOut, wOut);
+        return new long[] {n, cIn, h, w, cOut, hOut, wOut};
+    }
+
     static native int r4j_version();
 
     static native int r4j_max_threads();
@@ -200,4 +285,14 @@ public final class NativeKernels {
     static native void r4j_relu_backward(long y, long dy, long dx, long length);
 
     static native void r4j_scale_add_relu(long x, long y, long out, int n, long m, float[] scales);
+
+    static native void r4j_zero(long a, long length);
+
+    static native void r4j_copy(long src, long dst, long length);
+
+    static native void r4j_zero_pad_forward(long x, long out, int n, int cIn, int h, int w, int cOut, int before,
+                                            int stride, int hOut, int wOut);
+
+    static native void r4j_zero_pad_backward(long d, long dx, int n, int cIn, int h, int w, int cOut, int before,
+                                             int stride, int hOut, int wOut, int accumulate);
 }

@@ -308,6 +308,7 @@ public final class ResNet {
                         .dropProb(schedule.dropProb(blockIndex, numBlocks))
                         .dropMode(dropMode)
                         .scaling(scaling)
+                        .inputFromRelu(true)
                         .weightInit(WeightInit.RELU)
                         .build(), previous);
                 previous = name;

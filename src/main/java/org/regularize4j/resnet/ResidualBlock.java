@@ -53,6 +53,8 @@ public class ResidualBlock extends BaseConvBnLayer {
     private Scaling scaling = Scaling.INVERTED;
     @JsonProperty("seed")
     private Long seed;
+    @JsonProperty("inputFromRelu")
+    private boolean inputFromRelu;
 
     /** For JSON. */
     protected ResidualBlock() {
@@ -68,6 +70,7 @@ public class ResidualBlock extends BaseConvBnLayer {
         this.dropMode = Checks.notNull("dropMode", b.dropMode);
         this.scaling = Checks.notNull("scaling", b.scaling);
         this.seed = b.seed;
+        this.inputFromRelu = b.inputFromRelu;
         if (b.nOut < 1) {
             throw new IllegalArgumentException("nOut must be >= 1, got " + b.nOut);
         }
@@ -114,6 +117,11 @@ public class ResidualBlock extends BaseConvBnLayer {
 
     public Long getSeed() {
         return seed;
+    }
+
+    /** Whether the input is declared to be a ReLU's output (see {@link Builder#inputFromRelu}). */
+    public boolean isInputFromRelu() {
+        return inputFromRelu;
     }
 
     /** True when input and output shapes differ, so the shortcut is not the identity. */
@@ -184,13 +192,14 @@ public class ResidualBlock extends BaseConvBnLayer {
         ResidualBlock that = (ResidualBlock) o;
         return blockType == that.blockType && stride == that.stride && shortcut == that.shortcut
                 && bottleneckWidth == that.bottleneckWidth && Double.compare(dropProb, that.dropProb) == 0
-                && dropMode == that.dropMode && scaling == that.scaling && Objects.equals(seed, that.seed);
+                && dropMode == that.dropMode && scaling == that.scaling && Objects.equals(seed, that.seed)
+                && inputFromRelu == that.inputFromRelu;
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(super.hashCode(), blockType, stride, shortcut, bottleneckWidth, dropProb, dropMode,
-                scaling, seed);
+                scaling, seed, inputFromRelu);
     }
 
     /** Builder in DL4J's style. */
@@ -203,6 +212,7 @@ public class ResidualBlock extends BaseConvBnLayer {
         private DropMode dropMode = DropMode.ROW;
         private Scaling scaling = Scaling.INVERTED;
         private Long seed;
+        private boolean inputFromRelu;
 
         /** BASIC (default) or BOTTLENECK. */
         public Builder blockType(BlockType blockType) {
@@ -249,6 +259,20 @@ public class ResidualBlock extends BaseConvBnLayer {
         /** Seed of the drop decisions; null (default) means the network's seed. */
         public Builder seed(Long seed) {
             this.seed = seed;
+            return this;
+        }
+
+        /**
+         * Declares that the block's input is the output of a ReLU, directly or through max pooling (true for
+         * every block of a {@link ResNet}: the stem and each block end with one). Default false. When true, a
+         * block with an identity shortcut whose branch is skipped (dropped in BATCH mode) is the identity
+         * itself: it returns its input ({@code relu(x) = x}) and passes the gradient through unchanged (the
+         * ReLU that produced the input applies the same mask), instead of two passes over the activations;
+         * results are bit for bit the same. The first skipped pass of each block checks that the input has no
+         * negative value and throws IllegalStateException if it has (the declaration was wrong).
+         */
+        public Builder inputFromRelu(boolean inputFromRelu) {
+            this.inputFromRelu = inputFromRelu;
             return this;
         }
 

@@ -34,6 +34,8 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
     private boolean branchComputed = true;
     private long branchForwardCount;
     private int workerIndex;        // worker of a data-parallel run (ROW decisions only); 0 unless set
+    private boolean inputChecked;   // inputFromRelu verified on a skipped pass
+    private boolean passedThrough;  // the last forward pass returned its input (skipped identity block)
 
     public ResidualBlockImpl(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -75,6 +77,15 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
                 getIterationCount(), getEpochCount(), getIndex(), workerIndex);
         boolean compute = s.keptCount() > 0;
 
+        scales = s;
+        branchComputed = compute;
+        passedThrough = !compute && training && c.isInputFromRelu() && !c.changesShape();
+        if (passedThrough) {
+            // relu(x + 0) = x for a ReLU's output: the block is the identity (nothing to compute or keep)
+            checkReluInput(x);
+            output = null;
+            return mgr.leverageTo(ArrayType.ACTIVATIONS, x);
+        }
         INDArray shortcut = shortcutForward(x, training, mgr);
         INDArray out = mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, shortcut.shape(), 'c');
         if (compute) {
@@ -93,10 +104,28 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         } else {
             NativeOps.relu(shortcut, out);
         }
-        scales = s;
-        branchComputed = compute;
         output = training ? out : null;
         return out;
+    }
+
+    private static void zero(INDArray a) {
+        if (!NativeKernels.zero(a)) {
+            a.assign(0.0);
+        }
+    }
+
+    /** Once per block: a declared ReLU input must have no negative value. */
+    private void checkReluInput(INDArray x) {
+        if (inputChecked) {
+            return;
+        }
+        double min = x.minNumber().doubleValue();
+        if (min < 0) {
+            throw new IllegalStateException("ResidualBlock \"" + layerConf().getLayerName() + "\" is declared"
+                    + " inputFromRelu(true), but its input has a negative value (" + min + "): build it with"
+                    + " inputFromRelu(false) unless a ReLU produces its input");
+        }
+        inputChecked = true;
     }
 
     private static float[] floats(RowScales s) {
@@ -115,8 +144,11 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         if (c.zeroPadShortcut()) {
             long[] shape = units().get(0).outShape(x);
             shape[1] = c.getNOut();
-            INDArray sc = mgr.create(ArrayType.FF_WORKING_MEM, dataType, shape, 'c');   // zeros
-            sc.get(padChannels(x.size(1))).assign(x.get(subsample()));
+                INDArray sc = mgr.createUninitialized(ArrayType.FF_WORKING_MEM, dataType, shape, 'c');
+            if (!NativeKernels.zeroPadShortcut(x, c.getStride(), padBefore(x.size(1)), sc)) {
+                sc.assign(0);
+                sc.get(padChannels(x.size(1))).assign(x.get(subsample()));
+            }
             return sc;
         }
         return projection().forward(x, training, mgr, ArrayType.FF_WORKING_MEM);
@@ -128,8 +160,12 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
                 NDArrayIndex.interval(0, s, input.size(2)), NDArrayIndex.interval(0, s, input.size(3))};
     }
 
+    private int padBefore(long inChannels) {
+        return (int) ((layerConf().getNOut() - inChannels) / 2);
+    }
+
     private INDArrayIndex[] padChannels(long inChannels) {
-        long before = (layerConf().getNOut() - inChannels) / 2;
+        long before = padBefore(inChannels);
         return new INDArrayIndex[] {NDArrayIndex.all(), NDArrayIndex.interval(before, before + inChannels),
                 NDArrayIndex.all(), NDArrayIndex.all()};
     }
@@ -141,6 +177,18 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
     @Override
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr mgr) {
         assertInputSet(true);
+        if (passedThrough) {
+            // the identity: zero gradients for the whole block (no projection: all its parameters are the
+            // branch's), and the output gradient passes unchanged (the input's ReLU applies the same mask)
+            zero(gradientsFlattened);
+            // DL4J frees the output gradient's workspace after this call: the input gradient is a copy
+            INDArray eps = epsilon.castTo(dataType);
+            INDArray dx = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, eps.shape(), 'c');
+            if (!NativeKernels.copy(eps, dx)) {
+                dx.assign(eps);
+            }
+            return new Pair<>(gradientObject(), dx);
+        }
         if (output == null) {
             throw new IllegalStateException("Cannot do backward pass in layer \"" + layerConf().getLayerName()
                     + "\": no training forward pass");
@@ -150,8 +198,12 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         int n = c.branchUnits();
         INDArray eps = epsilon.castTo(dataType);
         if (!branchComputed) {
-            for (int i = 0; i < n; i++) {
-                units.get(i).zeroGradients(gradientViews);
+            if (units.size() == n) {
+                zero(gradientsFlattened);   // no projection: every parameter is the branch's
+            } else {
+                for (int i = 0; i < n; i++) {
+                    units.get(i).zeroGradients(gradientViews);
+                }
             }
         }
         if (!branchComputed && !c.changesShape()) {
@@ -176,10 +228,16 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         if (!c.changesShape()) {
             dx.addi(d);
         } else if (c.zeroPadShortcut()) {
+            boolean accumulate = dx != null;
             if (dx == null) {
-                dx = mgr.create(ArrayType.ACTIVATION_GRAD, dataType, input.shape(), 'c');   // zeros
+                dx = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, input.shape(), 'c');
             }
-            dx.get(subsample()).addi(d.get(padChannels(input.size(1))));
+            if (!NativeKernels.zeroPadShortcutBackward(d, c.getStride(), padBefore(input.size(1)), dx, accumulate)) {
+                if (!accumulate) {
+                    dx.assign(0);
+                }
+                dx.get(subsample()).addi(d.get(padChannels(input.size(1))));
+            }
         } else if (dx == null) {
             dx = projection().backward(d, gradientViews, mgr, ArrayType.ACTIVATION_GRAD);
         } else {
@@ -192,5 +250,6 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
     public void clear() {
         super.clear();
         output = null;
+        passedThrough = false;
     }
 }

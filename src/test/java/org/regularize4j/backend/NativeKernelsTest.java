@@ -114,6 +114,71 @@ class NativeKernelsTest {
         assertTrue(e.getMessage().startsWith("out must have shape [6, 4, 5, 5]"), e.getMessage());
     }
 
+    /** The zero-padded shortcut and its backward pass equal libnd4j's strided views, exactly, with odd sizes. */
+    @Test
+    void zeroPadShortcutEqualsStridedViews() {
+        Nd4j.getRandom().setSeed(17);
+        for (int[] c : new int[][] {{3, 4, 7, 2, 1}, {2, 5, 6, 2, 0}, {16, 32, 8, 2, 8}, {3, 3, 5, 1, 0}}) {
+            int cin = c[0], cout = c[1], hw = c[2], stride = c[3], before = c[4];
+            INDArray x = Nd4j.randn(DataType.FLOAT, 3, cin, hw, hw);
+            int ho = (hw + stride - 1) / stride;
+            INDArray expected = Nd4j.zeros(DataType.FLOAT, 3, cout, ho, ho);
+            expected.get(NDArrayIndex.all(), NDArrayIndex.interval(before, before + cin))
+                    .assign(x.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, stride, hw),
+                            NDArrayIndex.interval(0, stride, hw)));
+            INDArray out = Nd4j.valueArrayOf(new long[] {3, cout, ho, ho}, Float.NaN, DataType.FLOAT);
+            assertTrue(NativeKernels.zeroPadShortcut(x, stride, before, out));
+            assertArrayEquals(expected.data().asFloat(), out.data().asFloat(), 0f, java.util.Arrays.toString(c));
+
+            INDArray d = Nd4j.randn(DataType.FLOAT, 3, cout, ho, ho);
+            for (boolean accumulate : new boolean[] {false, true}) {
+                INDArray dx0 = accumulate ? Nd4j.randn(DataType.FLOAT, 3, cin, hw, hw)
+                        : Nd4j.zeros(DataType.FLOAT, 3, cin, hw, hw);
+                INDArray want = dx0.dup();
+                want.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, stride, hw),
+                        NDArrayIndex.interval(0, stride, hw)).addi(d.get(NDArrayIndex.all(),
+                        NDArrayIndex.interval(before, before + cin)));
+                INDArray dx = accumulate ? dx0.dup() : Nd4j.valueArrayOf(dx0.shape(), Float.NaN, DataType.FLOAT);
+                assertTrue(NativeKernels.zeroPadShortcutBackward(d, stride, before, dx, accumulate));
+                assertArrayEquals(want.data().asFloat(), dx.data().asFloat(), 0f, "backward " + accumulate);
+            }
+        }
+        INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 4, 4);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> NativeKernels.zeroPadShortcut(x, 2, 3, Nd4j.create(DataType.FLOAT, 2, 5, 2, 2)));
+        assertEquals("before must be in [0, 2] (cOut - cIn), got 3", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> NativeKernels.zeroPadShortcut(x, 2, 1, Nd4j.create(DataType.FLOAT, 2, 5, 3, 2)));
+        assertTrue(e.getMessage().startsWith("the shortcut's output must have shape [2, 5, 2, 2]"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> NativeKernels.zeroPadShortcut(x, 0, 1, Nd4j.create(DataType.FLOAT, 2, 5, 2, 2)));
+        assertEquals("stride must be >= 1, got 0", e.getMessage());
+    }
+
+    /** zero and copy: whole arrays, views at offsets, above and below the size that splits them over threads. */
+    @Test
+    void zeroAndCopyCoverExactlyTheArray() {
+        for (int n : new int[] {5, 300_000}) {
+            INDArray buf = Nd4j.randn(DataType.FLOAT, 1, n + 10);
+            INDArray view = buf.get(NDArrayIndex.point(0), NDArrayIndex.interval(3, 3 + n));
+            INDArray before = buf.dup();
+            assertTrue(NativeKernels.zero(view));
+            assertEquals(0.0, view.norm1Number().doubleValue(), 0.0);
+            for (int i : new int[] {0, 1, 2, n + 3, n + 9}) {
+                assertEquals(before.getFloat(0, i), buf.getFloat(0, i), 0f, "outside the view, index " + i);
+            }
+            INDArray src = Nd4j.randn(DataType.FLOAT, 1, n);
+            assertTrue(NativeKernels.copy(src.reshape(n), view));
+            assertArrayEquals(src.data().asFloat(), view.dup().data().asFloat(), 0f);
+            assertEquals(before.getFloat(0, n + 3), buf.getFloat(0, n + 3), 0f);
+        }
+        INDArray a = Nd4j.rand(DataType.FLOAT, 10);
+        assertThrows(IllegalArgumentException.class, () -> NativeKernels.copy(a, a));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> NativeKernels.copy(a, Nd4j.create(DataType.FLOAT, 11)));
+        assertTrue(e.getMessage().startsWith("dst must have shape [10]"), e.getMessage());
+    }
+
     @Test
     void mismatchedShapesAreRejectedBeforeTheNativeCall() {
         INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 4, 4);

@@ -14,6 +14,7 @@ import org.regularize4j.depth.DropMode;
 import java.util.List;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -157,5 +158,65 @@ class BatchModeSkipTest {
         double expectedShare = 1 - java.util.Arrays.stream(DepthSchedule.linear(0.5).dropProbs(9)).average()
                 .orElseThrow();
         assertEquals(expectedShare, blocks.computedShare(), 0.02);
+    }
+
+    /**
+     * A skipped identity block of a ResNet is the identity itself (inputFromRelu: returns its input, passes the
+     * gradient through): training is bit for bit the same as with the two ReLU passes it saves (the same
+     * network read back with inputFromRelu false), with zero-padded and projection shortcuts.
+     */
+    @Test
+    void passThroughTrainsBitForBitLikeTheReluPasses() {
+        for (ShortcutType shortcut : ShortcutType.values()) {
+            ComputationGraph net = ResNet.cifar(14).inputShape(3, 8, 8).numClasses(3).shortcut(shortcut).seed(5)
+                    .stochasticDepth(DepthSchedule.constant(0.5), DropMode.BATCH).build();
+            String json = net.getConfiguration().toJson();
+            assertTrue(json.contains("\"inputFromRelu\" : true"), "the builder declares ReLU inputs");
+            ComputationGraph plain = new ComputationGraph(org.deeplearning4j.nn.conf.ComputationGraphConfiguration
+                    .fromJson(json.replace("\"inputFromRelu\" : true", "\"inputFromRelu\" : false")));
+            plain.init(net.params().dup(), true);
+            assertTrue(!((ResidualBlock) plain.getLayer("stage1.block2").conf().getLayer()).isInputFromRelu());
+            DataSet ds = data(6, 3, 8, 7);
+            int skipped = 0;
+            for (int it = 0; it < 10; it++) {
+                net.fit(ds);
+                plain.fit(ds);
+                for (Layer l : net.getLayers()) {
+                    if (l instanceof ResidualBlockImpl && !((ResidualBlockImpl) l).wasBranchComputed()) {
+                        skipped++;
+                        String name = l.conf().getLayer().getLayerName();
+                        assertTrue(!((ResidualBlockImpl) plain.getLayer(name)).wasBranchComputed(),
+                                name + " skipped in both, iteration " + it);
+                    }
+                }
+                assertArrayEquals(plain.params().data().asFloat(), net.params().data().asFloat(), 0f,
+                        shortcut + ", iteration " + it);
+            }
+            assertTrue(skipped > 10, shortcut + ": blocks were skipped (" + skipped + ")");
+        }
+    }
+
+    /** inputFromRelu(true) on a block whose input has negative values is caught on its first skipped pass. */
+    @Test
+    void aWrongReluInputDeclarationIsCaught() {
+        org.deeplearning4j.nn.conf.ComputationGraphConfiguration conf = new org.deeplearning4j.nn.conf
+                .NeuralNetConfiguration.Builder().seed(1).graphBuilder().addInputs("in")
+                .setInputTypes(org.deeplearning4j.nn.conf.inputs.InputType.convolutional(4, 4, 2))
+                .addLayer("block", new ResidualBlock.Builder().nOut(2).dropProb(1.0).dropMode(DropMode.BATCH)
+                        .inputFromRelu(true).build(), "in")
+                .addLayer("pool", new org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer.Builder(
+                        org.deeplearning4j.nn.conf.layers.PoolingType.AVG).build(), "block")
+                .addLayer("out", new org.deeplearning4j.nn.conf.layers.OutputLayer.Builder().nOut(3)
+                        .activation(org.nd4j.linalg.activations.Activation.SOFTMAX).build(), "pool")
+                .setOutputs("out").build();
+        ComputationGraph net = new ComputationGraph(conf);
+        net.init();
+        INDArray x = Nd4j.rand(DataType.FLOAT, 4, 2, 4, 4).subi(0.5);
+        INDArray y = Nd4j.zeros(DataType.FLOAT, 4, 3);
+        y.putScalar(0, 0, 1.0);
+        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> net.fit(new DataSet(x, y)));
+        assertTrue(e.getMessage().contains("\"block\" is declared inputFromRelu(true)"), e.getMessage());
+        net.fit(new DataSet(x.sub(x.minNumber()), y));   // non-negative input: fine
     }
 }
