@@ -18,7 +18,7 @@
 
 #define FLUSH 0x1p-100f
 
-int r4j_version(void) { return 4; }
+int r4j_version(void) { return 5; }
 
 /* Number of threads a parallel region of the calling thread uses. */
 int r4j_max_threads(void) { return omp_get_max_threads(); }
@@ -142,11 +142,13 @@ void r4j_bn_forward_train(intptr_t xp, intptr_t yp, int n, int c, int hw, intptr
 }
 
 /*
- * Training backward from dy. With relu, y is the forward output and the gradient passes where y > 0.
- * Writes dx (float32, may not alias x, y or dy), dGamma and dBeta (double [c]).
+ * Training backward from scale * dy (the multiplier folded into the per-channel sums and coefficients, so
+ * that a scaled output gradient needs no pass of its own). With relu, y is the forward output and the
+ * gradient passes where y > 0. Writes dx (float32, may not alias x, y or dy), dGamma and dBeta (double [c]).
  */
-void r4j_bn_backward(intptr_t xp, intptr_t yp, int relu, intptr_t dyp, int n, int c, int hw, const double *mean,
-                     const double *var, intptr_t gammap, double eps, intptr_t dxp, double *dGamma, double *dBeta) {
+void r4j_bn_backward(intptr_t xp, intptr_t yp, int relu, intptr_t dyp, double scale, int n, int c, int hw,
+                     const double *mean, const double *var, intptr_t gammap, double eps, intptr_t dxp,
+                     double *dGamma, double *dBeta) {
     const float *x = (const float *) xp, *y = (const float *) yp, *dy = (const float *) dyp;
     const float *gamma = (const float *) gammap;
     float *dx = (float *) dxp;
@@ -199,12 +201,14 @@ void r4j_bn_backward(intptr_t xp, intptr_t yp, int relu, intptr_t dyp, int n, in
             sumDy += sd[(size_t) t * c + ch];
             sumDyXc += sx[(size_t) t * c + ch];
         }
+        sumDy *= scale;
+        sumDyXc *= scale;
         double invStd = 1.0 / sqrt(var[ch] + eps);
         double sumDyXhat = sumDyXc * invStd;
         /* dx = g invStd (dy - mean(dy) - xhat mean(dy xhat)),  xhat = (x - mean) invStd */
         double a = gamma[ch] * invStd;
         double b = -a * invStd * sumDyXhat / count;
-        k1[ch] = (float) a;
+        k1[ch] = (float) (a * scale);
         k2[ch] = (float) b;
         k3[ch] = (float) (-a * sumDy / count - b * mean[ch]);
         dGamma[ch] = sumDyXhat;

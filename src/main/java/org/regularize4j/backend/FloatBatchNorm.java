@@ -210,6 +210,23 @@ public final class FloatBatchNorm {
      */
     public static void backward(INDArray x, INDArray y, boolean relu, INDArray dy, double[] mean, double[] var,
                                 INDArray gamma, double eps, INDArray dx, INDArray dGamma, INDArray dBeta) {
+        backward(x, y, relu, dy, 1.0, mean, var, gamma, eps, dx, dGamma, dBeta);
+    }
+
+    /**
+     * {@link #backward(INDArray, INDArray, boolean, INDArray, double[], double[], INDArray, double, INDArray,
+     * INDArray, INDArray) backward} from the gradient {@code dyScale · dy}, the multiplier folded into the
+     * per-channel sums and coefficients (no pass over {@code dy} of its own): a stochastic-depth block's kept
+     * branch receives its output gradient times the branch's multiplier this way.
+     *
+     * @throws IllegalArgumentException if {@code dyScale} is not finite
+     */
+    public static void backward(INDArray x, INDArray y, boolean relu, INDArray dy, double dyScale, double[] mean,
+                                double[] var, INDArray gamma, double eps, INDArray dx, INDArray dGamma,
+                                INDArray dBeta) {
+        if (!Double.isFinite(dyScale)) {
+            throw new IllegalArgumentException("dyScale must be finite, got " + dyScale);
+        }
         if (NativeKernels.supports(x, dy, gamma, dx) && (!relu || NativeKernels.supports(y))) {
             int c = (int) x.size(1);
             checkShapes(x, dy, gamma, null, mean, var);
@@ -220,7 +237,7 @@ public final class FloatBatchNorm {
             double[] dg = new double[c];
             double[] db = new double[c];
             NativeKernels.r4j_bn_backward(NativeKernels.address(x), relu ? NativeKernels.address(y) : 0L, relu ? 1 : 0,
-                    NativeKernels.address(dy), (int) x.size(0), c, (int) (x.size(2) * x.size(3)), mean, var,
+                    NativeKernels.address(dy), dyScale, (int) x.size(0), c, (int) (x.size(2) * x.size(3)), mean, var,
                     NativeKernels.address(gamma), eps, NativeKernels.address(dx), dg, db);
             dGamma.assign(Nd4j.createFromArray(dg));
             dBeta.assign(Nd4j.createFromArray(db));
@@ -284,12 +301,14 @@ public final class FloatBatchNorm {
         double[] sumDyXhat = new double[c];
         double[] gammaValues = gamma.toDoubleVector();
         for (int ch = 0; ch < c; ch++) {
+            sumDy[ch] *= dyScale;
+            sumDyXc[ch] *= dyScale;
             double invStd = 1.0 / Math.sqrt(var[ch] + eps);
             sumDyXhat[ch] = sumDyXc[ch] * invStd;
             // dx = g·invStd·(dy − mean(dy) − xhat·mean(dy·xhat)),  xhat = (x − mean)·invStd
             double a = gammaValues[ch] * invStd;
             double b = -a * invStd * sumDyXhat[ch] / count;
-            k1[ch] = (float) a;
+            k1[ch] = (float) (a * dyScale);
             k2[ch] = (float) b;
             k3[ch] = (float) (-a * sumDy[ch] / count - b * mean[ch]);
         }

@@ -36,7 +36,7 @@ import java.util.TreeSet;
  */
 public final class NativeKernels {
     private static final String RESOURCE = "/org/regularize4j/native/linux-x86_64/libr4jkernels.so";
-    private static final int VERSION = 4;
+    private static final int VERSION = 5;
     private static final boolean LOADED;
     private static final String STATUS;
     private static volatile boolean enabled =
@@ -278,7 +278,8 @@ public final class NativeKernels {
     static native void r4j_bn_forward_train(long x, long y, int n, int c, int hw, long gamma, long beta,
                                             double eps, int relu, double[] mean, double[] var);
 
-    static native void r4j_bn_backward(long x, long y, int relu, long dy, int n, int c, int hw, double[] mean,
+    static native void r4j_bn_backward(long x, long y, int relu, long dy, double scale, int n, int c, int hw,
+                                       double[] mean,
                                        double[] var, long gamma, double eps, long dx, double[] dGamma,
                                        double[] dBeta);
 

@@ -121,6 +121,15 @@ final class ConvBnUnit {
      * {@code grads}) and returns the input gradient, created as {@code dxType}.
      */
     INDArray backward(INDArray dOut, Map<String, INDArray> grads, LayerWorkspaceMgr mgr, ArrayType dxType) {
+        return backward(dOut, 1.0, grads, mgr, dxType);
+    }
+
+    /**
+     * Backward pass from the gradient {@code dOutScale · dOut} at this unit's output (the multiplier folded into
+     * the batch norm's backward pass where the float kernels run).
+     */
+    INDArray backward(INDArray dOut, double dOutScale, Map<String, INDArray> grads, LayerWorkspaceMgr mgr,
+                      ArrayType dxType) {
         if (convOut == null) {
             throw new IllegalStateException("Cannot do backward pass in " + spec + ": no training forward pass");
         }
@@ -128,12 +137,15 @@ final class ConvBnUnit {
         INDArray dConv = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dt, convOut.shape(), 'c');
         INDArray dOutC = NativeOps.contiguous(dOut);
         if (javaKernel && FloatBatchNorm.supports(dOutC)) {
-            FloatBatchNorm.backward(convOut, output, spec.relu(), dOutC, meanValues, varValues, gamma, eps, dConv,
-                    grads.get(spec.gammaKey()), grads.get(spec.betaKey()));
+            FloatBatchNorm.backward(convOut, output, spec.relu(), dOutC, dOutScale, meanValues, varValues, gamma, eps,
+                    dConv, grads.get(spec.gammaKey()), grads.get(spec.betaKey()));
         } else {
             INDArray d = dOutC;
+            if (dOutScale != 1.0) {
+                d = dOutC.muli(dOutScale, mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dt, dOut.shape(), 'c'));
+            }
             if (spec.relu()) {
-                d = NativeOps.reluBackprop(output, dOutC, mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dt,
+                d = NativeOps.reluBackprop(output, d, mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dt,
                         dOut.shape(), 'c'));
             }
             batchMean.assign(Nd4j.createFromArray(meanValues));

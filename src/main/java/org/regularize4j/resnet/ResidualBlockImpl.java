@@ -216,11 +216,13 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
                 mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, eps.shape(), 'c'));
         INDArray dx = null;
         if (branchComputed) {
-            // the units read their output gradient and never write it, so a multiplier of 1 needs no copy
-            INDArray g = scales.isUniform() && scales.get(0) == 1.0 ? d
+            // the units read their output gradient and never write it: a uniform multiplier (BATCH mode, or no
+            // example dropped) is folded into the last unit's batch-norm backward pass, with no copy of d
+            boolean uniform = scales.isUniform();
+            INDArray g = uniform ? d
                     : scales.multiply(d, mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, d.shape(), 'c'));
             for (int i = n - 1; i >= 0; i--) {
-                g = units.get(i).backward(g, gradientViews, mgr,
+                g = units.get(i).backward(g, uniform && i == n - 1 ? scales.get(0) : 1.0, gradientViews, mgr,
                         i == 0 ? ArrayType.ACTIVATION_GRAD : ArrayType.BP_WORKING_MEM);
             }
             dx = g;

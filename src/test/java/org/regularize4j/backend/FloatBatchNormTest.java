@@ -33,6 +33,12 @@ class FloatBatchNormTest {
     }
 
     private static void checkAgainstReference(int n, int c, int h, int w, boolean relu, double offset) {
+        checkAgainstReference(n, c, h, w, relu, offset, 1.0);
+        checkAgainstReference(n, c, h, w, relu, offset, 1.0 / 0.7);   // a kept branch's multiplier, folded in
+    }
+
+    private static void checkAgainstReference(int n, int c, int h, int w, boolean relu, double offset,
+                                              double dyScale) {
         Nd4j.getRandom().setSeed(n * 31L + c);
         INDArray xd = Nd4j.randn(DataType.DOUBLE, n, c, h, w).muli(2).addi(offset);   // large offset: shifted sums
         INDArray gammaD = Nd4j.rand(DataType.DOUBLE, c).addi(0.5);
@@ -47,7 +53,8 @@ class FloatBatchNormTest {
         if (relu) {
             NativeOps.reluInPlace(yD);
         }
-        INDArray g = relu ? NativeOps.reluBackprop(yD, dyD, dyD.ulike()) : dyD;
+        INDArray dyScaled = dyD.mul(dyScale);
+        INDArray g = relu ? NativeOps.reluBackprop(yD, dyScaled, dyD.ulike()) : dyScaled;
         INDArray dxD = xd.ulike();
         INDArray dGammaD = gammaD.ulike();
         INDArray dBetaD = betaD.ulike();
@@ -63,15 +70,15 @@ class FloatBatchNormTest {
         INDArray dx = x.ulike();
         INDArray dGamma = Nd4j.create(DataType.FLOAT, c);
         INDArray dBeta = Nd4j.create(DataType.FLOAT, c);
-        FloatBatchNorm.backward(x, y, relu, dyD.castTo(DataType.FLOAT), m, v, gammaD.castTo(DataType.FLOAT), eps, dx,
-                dGamma, dBeta);
+        FloatBatchNorm.backward(x, y, relu, dyD.castTo(DataType.FLOAT), dyScale, m, v, gammaD.castTo(DataType.FLOAT),
+                eps, dx, dGamma, dBeta);
 
         assertClose(mean, Nd4j.createFromArray(m), "mean");
         assertClose(var, Nd4j.createFromArray(v), "variance");
         assertClose(yD, y, "output");
-        assertClose(dxD, dx, "dx");
-        assertClose(dGammaD, dGamma, "dGamma");
-        assertClose(dBetaD, dBeta, "dBeta");
+        assertClose(dxD, dx, "dx (dyScale " + dyScale + ")");
+        assertClose(dGammaD, dGamma, "dGamma (dyScale " + dyScale + ")");
+        assertClose(dBetaD, dBeta, "dBeta (dyScale " + dyScale + ")");
     }
 
     private static void assertClose(INDArray expected, INDArray actual, String what) {
@@ -108,6 +115,16 @@ class FloatBatchNormTest {
         for (int i = 0; i < 6; i++) {
             assertEquals(y.data().getFloat(i) > 0 ? 1f : 0f, dx.data().getFloat(i), 0f);
         }
+    }
+
+    @Test
+    void aNonFiniteGradientMultiplierIsRejected() {
+        INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 2, 2);
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> FloatBatchNorm.backward(x, x, false, x, Double.NaN, new double[3], new double[3],
+                        Nd4j.ones(DataType.FLOAT, 3), 1e-5, x.ulike(), Nd4j.create(DataType.FLOAT, 3),
+                        Nd4j.create(DataType.FLOAT, 3)));
+        assertEquals("dyScale must be finite, got NaN", e.getMessage());
     }
 
     @Test

@@ -96,7 +96,7 @@ public final class BlockCosts {
     }
 
     /** Least squares of t on the columns of rows, over the steps not slower than the given quantile. */
-    static double[] fit(double[][] rows, double[] t, double quantile) {
+    public static double[] fit(double[][] rows, double[] t, double quantile) {
         double[] sorted = t.clone();
         Arrays.sort(sorted);
         double cut = sorted[Math.min(t.length - 1, (int) (t.length * quantile))];
