@@ -38,13 +38,7 @@ public final class BlockCosts {
         ComputationGraph net = ResNet.cifar(depth).inputShape(3, 32, 32).numClasses(10).seed(1)
                 .stochasticDepth(DepthSchedule.linear(finalDropProb), DropMode.BATCH).build();
         net.setListeners(MemoryTrimListener.forTraining());
-        Nd4j.getRandom().setSeed(1);
-        INDArray x = Nd4j.rand(DataType.FLOAT, 64, 3, 32, 32);
-        INDArray y = Nd4j.zeros(DataType.FLOAT, 64, 10);
-        for (int i = 0; i < 64; i++) {
-            y.putScalar(i, i % 10, 1.0);
-        }
-        DataSet ds = new DataSet(x, y);
+        DataSet ds = cifarBatch();
         for (int i = 0; i < 20; i++) {
             net.fit(ds);
         }
@@ -73,6 +67,17 @@ public final class BlockCosts {
                         + " %.1f ms = %.3fx; expected share of branches computed %.3f, of branch time %.3f%n",
                 full, finalDropProb, expected, expected / full, (keep[0] + keep[1] + keep[2]) / (3.0 * n),
                 (expected - b[0]) / branchFull);
+    }
+
+    /** The benchmarks' batch: 64 random 3x32x32 images (seed 1), 10 classes in turn. */
+    static DataSet cifarBatch() {
+        Nd4j.getRandom().setSeed(1);
+        INDArray x = Nd4j.rand(DataType.FLOAT, 64, 3, 32, 32);
+        INDArray y = Nd4j.zeros(DataType.FLOAT, 64, 10);
+        for (int i = 0; i < 64; i++) {
+            y.putScalar(i, i % 10, 1.0);
+        }
+        return new DataSet(x, y);
     }
 
     /** Stage number (1-based) from a block name such as {@code stage2.block5}. */

@@ -2,10 +2,7 @@ package org.regularize4j.bench;
 
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.factory.Nd4j;
 import org.regularize4j.backend.MemoryTrimListener;
 import org.regularize4j.depth.DepthSchedule;
 import org.regularize4j.depth.DropMode;
@@ -49,13 +46,7 @@ public final class SkipCosts {
             nets[v] = r.build();
             nets[v].setListeners(MemoryTrimListener.forTraining());
         }
-        Nd4j.getRandom().setSeed(1);
-        INDArray x = Nd4j.rand(DataType.FLOAT, 64, 3, 32, 32);
-        INDArray y = Nd4j.zeros(DataType.FLOAT, 64, 10);
-        for (int i = 0; i < 64; i++) {
-            y.putScalar(i, i % 10, 1.0);
-        }
-        DataSet ds = new DataSet(x, y);
+        DataSet ds = BlockCosts.cifarBatch();
         double[][] ms = new double[nets.length][rounds];
         long computed = 0;
         long blocks = 0;
