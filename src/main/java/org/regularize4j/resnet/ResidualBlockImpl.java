@@ -144,7 +144,7 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         if (c.zeroPadShortcut()) {
             long[] shape = units().get(0).outShape(x);
             shape[1] = c.getNOut();
-                INDArray sc = mgr.createUninitialized(ArrayType.FF_WORKING_MEM, dataType, shape, 'c');
+            INDArray sc = mgr.createUninitialized(ArrayType.FF_WORKING_MEM, dataType, shape, 'c');
             if (!NativeKernels.zeroPadShortcut(x, c.getStride(), padBefore(x.size(1)), sc)) {
                 sc.assign(0);
                 sc.get(padChannels(x.size(1))).assign(x.get(subsample()));
