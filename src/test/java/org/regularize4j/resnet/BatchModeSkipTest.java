@@ -163,12 +163,15 @@ class BatchModeSkipTest {
     /**
      * A skipped identity block of a ResNet is the identity itself (inputFromRelu: returns its input, passes the
      * gradient through): training is bit for bit the same as with the two ReLU passes it saves (the same
-     * network read back with inputFromRelu false), with zero-padded and projection shortcuts.
+     * network read back with inputFromRelu false), with zero-padded and projection shortcuts and bottlenecks.
      */
     @Test
     void passThroughTrainsBitForBitLikeTheReluPasses() {
-        for (ShortcutType shortcut : ShortcutType.values()) {
-            ComputationGraph net = ResNet.cifar(14).inputShape(3, 8, 8).numClasses(3).shortcut(shortcut).seed(5)
+        for (String variant : List.of("ZERO_PAD", "PROJECTION", "bottleneck")) {
+            ResNet r = variant.equals("bottleneck")
+                    ? ResNet.imagenet(50).smallInputStem(true).widthMultiplier(0.125)
+                    : ResNet.cifar(14).shortcut(ShortcutType.valueOf(variant));
+            ComputationGraph net = r.inputShape(3, 8, 8).numClasses(3).seed(5)
                     .stochasticDepth(DepthSchedule.constant(0.5), DropMode.BATCH).build();
             String json = net.getConfiguration().toJson();
             assertTrue(json.contains("\"inputFromRelu\" : true"), "the builder declares ReLU inputs");
@@ -190,9 +193,9 @@ class BatchModeSkipTest {
                     }
                 }
                 assertArrayEquals(plain.params().data().asFloat(), net.params().data().asFloat(), 0f,
-                        shortcut + ", iteration " + it);
+                        variant + ", iteration " + it);
             }
-            assertTrue(skipped > 10, shortcut + ": blocks were skipped (" + skipped + ")");
+            assertTrue(skipped > 10, variant + ": blocks were skipped (" + skipped + ")");
         }
     }
 
