@@ -65,9 +65,10 @@ public final class NativeOps {
             convBackprop(xc, w, dOutC, stride, padding, dx, dw);
             return;
         }
-        // For a batch over 8, oneDNN 2.3 (inside libnd4j) computes the input gradient of a 3x3 stride-1
-        // convolution with Winograd, which at 16 channels takes 1.7-4.6 ms per call where its direct kernel on
-        // chunks of 8 examples takes 0.7 ms in all (docs/performance.md). The chunks' weight gradients are summed.
+        // From about 15 examples at 32x32 (the choice grows with batch x image size), oneDNN 2.3 inside libnd4j
+        // computes the input gradient of a 3x3 stride-1 convolution with Winograd, which at 16 channels takes
+        // 1.7-4.6 ms per call where its direct kernel on chunks takes 0.7 ms in all (docs/performance.md). The
+        // chunks' weight gradients are summed.
         INDArray part = null;
         for (long from = 0; from < batch; from += SPLIT_CHUNK) {
             long to = Math.min(batch, from + SPLIT_CHUNK);
@@ -92,8 +93,11 @@ public final class NativeOps {
                 .addOutputs(dx, dw).addIntegerArguments(convArgs(w, stride, padding)).build());
     }
 
-    /** Examples per call when {@link #conv2dBackprop} splits a batch: oneDNN picks Winograd above 8. */
-    static final int SPLIT_CHUNK = 8;
+    /**
+     * Examples per call when {@link #conv2dBackprop} splits a batch: at 16 channels and 32x32 oneDNN 2.3 takes its
+     * direct kernel up to 14 examples and Winograd from 15 (13: one to spare; a batch of 64 takes 5 calls).
+     */
+    static final int SPLIT_CHUNK = 13;
 
     /** Widest convolution (input and output channels) whose backward pass is split into chunks. */
     static final long SPLIT_MAX_CHANNELS = 16;
