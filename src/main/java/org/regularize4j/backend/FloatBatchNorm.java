@@ -5,6 +5,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 
 /**
  * Batch normalization over (N, H, W) for float32 NCHW arrays, with an optional fused ReLU, over the arrays'
@@ -152,6 +153,75 @@ public final class FloatBatchNorm {
             var[ch] = Math.max(0.0, q[ch] / count - m * m);
         }
         normalize(x, mean, var, gamma, beta, eps, relu, y);
+    }
+
+    /**
+     * {@link #forwardTraining} for channels-last arrays {@code x}, {@code y} of shape {@code [n, h, w, c]}
+     * ('c' order). Native kernels only.
+     *
+     * @throws IllegalStateException if the native kernels are not usable or the arrays do not suit them
+     */
+    public static void forwardTrainingNhwc(INDArray x, INDArray gamma, INDArray beta, double eps, boolean relu,
+                                           INDArray y, double[] mean, double[] var) {
+        int c = checkNhwc(x, y, gamma, beta, mean, var);
+        NativeKernels.r4j_bn_forward_train_nhwc(NativeKernels.address(x), NativeKernels.address(y), x.length() / c, c,
+                NativeKernels.address(gamma), NativeKernels.address(beta), eps, relu ? 1 : 0, mean, var);
+    }
+
+    /** {@link #normalize} for channels-last arrays (as {@link #forwardTrainingNhwc}). */
+    public static void normalizeNhwc(INDArray x, double[] mean, double[] var, INDArray gamma, INDArray beta,
+                                     double eps, boolean relu, INDArray y) {
+        int c = checkNhwc(x, y, gamma, beta, mean, var);
+        NativeKernels.r4j_bn_normalize_nhwc(NativeKernels.address(x), NativeKernels.address(y), x.length() / c, c,
+                NativeKernels.address(gamma), NativeKernels.address(beta), eps, relu ? 1 : 0, mean, var);
+    }
+
+    /** {@link #backward(INDArray, INDArray, boolean, INDArray, double, double[], double[], INDArray, double,
+     * INDArray, INDArray, INDArray) backward} for channels-last arrays (as {@link #forwardTrainingNhwc}). */
+    public static void backwardNhwc(INDArray x, INDArray y, boolean relu, INDArray dy, double dyScale, double[] mean,
+                                    double[] var, INDArray gamma, double eps, INDArray dx, INDArray dGamma,
+                                    INDArray dBeta) {
+        if (!Double.isFinite(dyScale)) {
+            throw new IllegalArgumentException("dyScale must be finite, got " + dyScale);
+        }
+        int c = checkNhwc(x, dy, gamma, null, mean, var);
+        NativeKernels.requireShape("dx", dx, x.shape());
+        if (!NativeKernels.supports(dx) || relu && !NativeKernels.supports(y)) {
+            throw new IllegalStateException("channels-last batch norm needs float 'c'-ordered arrays");
+        }
+        if (relu) {
+            NativeKernels.requireShape("y", y, x.shape());
+        }
+        double[] dg = new double[c];
+        double[] db = new double[c];
+        NativeKernels.r4j_bn_backward_nhwc(NativeKernels.address(x), relu ? NativeKernels.address(y) : 0L,
+                relu ? 1 : 0, NativeKernels.address(dy), dyScale, x.length() / c, c, mean, var,
+                NativeKernels.address(gamma), eps, NativeKernels.address(dx), dg, db);
+        dGamma.assign(Nd4j.createFromArray(dg));
+        dBeta.assign(Nd4j.createFromArray(db));
+    }
+
+    /** Checks a channels-last call's arguments; returns C. */
+    private static int checkNhwc(INDArray x, INDArray other, INDArray gamma, INDArray beta, double[] mean,
+                                 double[] var) {
+        if (!NativeKernels.supports(x, other, gamma) || beta != null && !NativeKernels.supports(beta)) {
+            throw new IllegalStateException("channels-last batch norm needs the native kernels ("
+                    + NativeKernels.status() + ") and float 'c'-ordered arrays");
+        }
+        if (x.rank() != 4) {
+            throw new IllegalArgumentException("x must have rank 4 [n, h, w, c], got " + Arrays.toString(x.shape()));
+        }
+        int c = (int) x.size(3);
+        NativeKernels.requireShape("y", other, x.shape());
+        NativeKernels.requireShape("gamma", gamma, c);
+        if (beta != null) {
+            NativeKernels.requireShape("beta", beta, c);
+        }
+        if (mean.length != c || var.length != c) {
+            throw new IllegalArgumentException("mean and var must have " + c + " values, got " + mean.length + " and "
+                    + var.length);
+        }
+        return c;
     }
 
     /** {@code y = gamma (x − mean)/sqrt(var + eps) + beta} with given statistics, ReLU'd if asked. */

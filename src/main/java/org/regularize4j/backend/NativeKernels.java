@@ -36,7 +36,7 @@ import java.util.TreeSet;
  */
 public final class NativeKernels {
     private static final String RESOURCE = "/org/regularize4j/native/linux-x86_64/libr4jkernels.so";
-    private static final int VERSION = 5;
+    private static final int VERSION = 6;
     private static final boolean LOADED;
     private static final String STATUS;
     private static volatile boolean enabled =
@@ -248,6 +248,67 @@ public final class NativeKernels {
         return true;
     }
 
+    /**
+     * Whether {@code a} is a rank-4 {@code [n, c, h, w]} array stored channels-last: a view, as {@link #nchwView}
+     * makes, of a 'c'-ordered {@code [n, h, w, c]} array.
+     */
+    public static boolean isNhwcView(INDArray a) {
+        if (a.rank() != 4) {
+            return false;
+        }
+        return NativeOps.isCContiguous(a.permute(0, 2, 3, 1));
+    }
+
+    /** The {@code [n, c, h, w]} view of a channels-last {@code [n, h, w, c]} array (no copy). */
+    public static INDArray nchwView(INDArray nhwc) {
+        return nhwc.permute(0, 3, 1, 2);
+    }
+
+    /**
+     * Layout change between NCHW and NHWC ('c'-ordered float arrays, not overlapping): {@code toNhwc} reads
+     * {@code src [n, c, h, w]} into {@code dst [n, h, w, c]}, else the reverse; with {@code accumulate}, added to
+     * {@code dst}. Returns false, doing nothing, where the native kernels do not apply.
+     */
+    public static boolean transpose(INDArray src, INDArray dst, boolean toNhwc, boolean accumulate) {
+        if (!supports(src, dst) || src.rank() != 4) {
+            return false;
+        }
+        long n = src.size(0);
+        long c = toNhwc ? src.size(1) : src.size(3);
+        long h = toNhwc ? src.size(2) : src.size(1);
+        long w = toNhwc ? src.size(3) : src.size(2);
+        requireShape("dst", dst, toNhwc ? new long[] {n, h, w, c} : new long[] {n, c, h, w});
+        r4j_transpose(address(src), address(dst), (int) n, (int) c, (int) (h * w), toNhwc ? 1 : 0,
+                accumulate ? 1 : 0);
+        return true;
+    }
+
+    /**
+     * {@link #zeroPadShortcut} for channels-last arrays: {@code x [n, h, w, cIn]}, {@code out [n, hOut, wOut,
+     * cOut]}. Returns false, doing nothing, where the native kernels do not apply.
+     */
+    public static boolean zeroPadShortcutNhwc(INDArray x, int stride, int before, INDArray out) {
+        if (!supports(x, out)) {
+            return false;
+        }
+        long[] s = zeroPadShape(x.permute(0, 3, 1, 2), stride, before, out.permute(0, 3, 1, 2));
+        r4j_zero_pad_forward_nhwc(address(x), address(out), (int) s[0], (int) s[1], (int) s[2], (int) s[3],
+                (int) s[4], before, stride, (int) s[5], (int) s[6]);
+        return true;
+    }
+
+    /** {@link #zeroPadShortcutBackward} for channels-last arrays (shapes as in {@link #zeroPadShortcutNhwc}). */
+    public static boolean zeroPadShortcutBackwardNhwc(INDArray d, int stride, int before, INDArray dx,
+                                                      boolean accumulate) {
+        if (!supports(d, dx)) {
+            return false;
+        }
+        long[] s = zeroPadShape(dx.permute(0, 3, 1, 2), stride, before, d.permute(0, 3, 1, 2));
+        r4j_zero_pad_backward_nhwc(address(d), address(dx), (int) s[0], (int) s[1], (int) s[2], (int) s[3],
+                (int) s[4], before, stride, (int) s[5], (int) s[6], accumulate ? 1 : 0);
+        return true;
+    }
+
     /** Checks the shapes of a zero-padded shortcut; returns {n, cIn, h, w, cOut, hOut, wOut}. */
     private static long[] zeroPadShape(INDArray in, int stride, int before, INDArray out) {
         if (in.rank() != 4 || out.rank() != 4) {
@@ -293,6 +354,39 @@ public final class NativeKernels {
 
     static native void r4j_zero_pad_forward(long x, long out, int n, int cIn, int h, int w, int cOut, int before,
                                             int stride, int hOut, int wOut);
+
+    static native void r4j_zero_pad_forward_nhwc(long x, long out, int n, int cIn, int h, int w, int cOut,
+                                                 int before, int stride, int hOut, int wOut);
+
+    static native void r4j_zero_pad_backward_nhwc(long d, long dx, int n, int cIn, int h, int w, int cOut,
+                                                  int before, int stride, int hOut, int wOut, int accumulate);
+
+    static native void r4j_transpose(long src, long dst, int n, int c, int hw, int toNhwc, int accumulate);
+
+    static native void r4j_bn_normalize_nhwc(long x, long y, long rows, int c, long gamma, long beta, double eps,
+                                             int relu, double[] mean, double[] var);
+
+    static native void r4j_bn_forward_train_nhwc(long x, long y, long rows, int c, long gamma, long beta,
+                                                 double eps, int relu, double[] mean, double[] var);
+
+    static native void r4j_bn_backward_nhwc(long x, long y, int relu, long dy, double scale, long rows, int c,
+                                            double[] mean, double[] var, long gamma, double eps, long dx,
+                                            double[] dGamma, double[] dBeta);
+
+    static native int r4j_dnnl_init(String path, String exportedSymbol);
+
+    static native String r4j_dnnl_error();
+
+    static native long r4j_conv_create(int n, int cIn, int h, int w, int cOut, int kH, int kW, int stride,
+                                       int pad);
+
+    static native String r4j_conv_impl(long handle, int which);
+
+    static native void r4j_conv_destroy(long handle);
+
+    static native int r4j_conv_forward(long handle, long x, long w, long y);
+
+    static native int r4j_conv_backward(long handle, long x, long w, long dy, long dx, long dw);
 
     static native void r4j_zero_pad_backward(long d, long dx, int n, int cIn, int h, int w, int cOut, int before,
                                              int stride, int hOut, int wOut, int accumulate);

@@ -66,6 +66,11 @@ final class BenchCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--inference", description = "Time inference (output) instead of training steps.")
     boolean inference;
+    @Option(names = "--baseline",
+            description = "Also time the same network without stochastic depth (same seed, same initial parameters),"
+                    + " one step of each in turn in this process, so that slow spells of a shared machine hit both;"
+                    + " reports its median and the ratio of the two medians.")
+    boolean baseline;
     @Option(names = "--trim-memory", defaultValue = "true", arity = "1",
             description = "Return freed native memory to the OS during training (backend.MemoryTrimListener),"
                     + " as `train` does: true or false. Default: ${DEFAULT-VALUE}")
@@ -83,6 +88,11 @@ final class BenchCommand implements Callable<Integer> {
                 .shortcut(parseShortcut(shortcut)).seed(seed).regularization(parsePolicy(policy, weightDecay))
                 .stochasticDepth(Models.schedule(schedule, dropPath), mode);
         ComputationGraph net = builder.build();
+        if (baseline && (inference || dropPath == 0)) {
+            throw new IllegalArgumentException("--baseline compares training with stochastic depth to training"
+                    + " without it: it needs --drop-path > 0 and no --inference");
+        }
+        ComputationGraph base = baseline ? builder.stochasticDepth(Models.schedule(schedule, 0), mode).build() : null;
         System.out.println("backend: " + NativeBackend.current().describe());
         System.out.printf(Locale.ROOT, "%s: %,d parameters, batch %d, input %s, drop-path %s (%s, %s), %s%n",
                 builder.name(), net.numParams(), batch, input, dropPath, schedule, mode.name().toLowerCase(Locale.ROOT),
@@ -97,10 +107,14 @@ final class BenchCommand implements Callable<Integer> {
         }
         DataSet ds = new DataSet(x, y);
         double[] ms = new double[iters];
+        double[] baseMs = new double[iters];
         ActiveBlocksListener blocks = new ActiveBlocksListener(0);
         MemoryTrimListener trim = trimMemory ? MemoryTrimListener.forTraining() : null;
         if (trim != null) {
             net.setListeners(trim);
+            if (base != null) {
+                base.setListeners(MemoryTrimListener.forTraining());
+            }
         }
         for (int i = -warmup; i < iters; i++) {
             if (i == 0) {   // count the timed iterations only
@@ -120,12 +134,28 @@ final class BenchCommand implements Callable<Integer> {
             if (i >= 0) {
                 ms[i] = elapsed;
             }
+            if (base != null) {
+                long t1 = System.nanoTime();
+                base.fit(ds);
+                if (i >= 0) {
+                    baseMs[i] = (System.nanoTime() - t1) / 1e6;
+                }
+            }
         }
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
-        double median = iters % 2 == 1 ? sorted[iters / 2] : (sorted[iters / 2 - 1] + sorted[iters / 2]) / 2;
+        double median = median(sorted);
         System.out.printf(Locale.ROOT, "median %.2f ms per %s (min %.2f, max %.2f) over %d iterations%n", median,
                 inference ? "inference pass" : "training step", sorted[0], sorted[iters - 1], iters);
+        double baseMedian = Double.NaN;
+        if (base != null) {
+            double[] b = baseMs.clone();
+            Arrays.sort(b);
+            baseMedian = median(b);
+            System.out.printf(Locale.ROOT, "without stochastic depth (alternating): median %.2f ms per training step"
+                            + " (min %.2f, max %.2f); ratio %.3f with %.1f%% of the branches computed%n", baseMedian, b[0],
+                    b[iters - 1], median / baseMedian, 100 * blocks.computedShare());
+        }
         if (trim != null && !inference) {
             System.out.printf(Locale.ROOT, "memory trims: %d (%.1f ms in all), resident set now %d MB%n",
                     trim.trims(), trim.trimMillis(), MemoryTrimListener.residentBytes() >> 20);
@@ -134,12 +164,20 @@ final class BenchCommand implements Callable<Integer> {
                         + " \"drop_mode\": \"%s\", \"schedule\": \"%s\", \"policy\": \"%s\", \"inference\": %s,"
                         + " \"iters\": %d,"
                         + " \"ms_per_iter\": %.2f, \"img_per_s\": %.1f, \"computed_block_share\": %.4f,"
+                        + " \"baseline_ms_per_iter\": %s, \"ratio_to_baseline\": %s,"
                         + " \"params\": %d, \"native_build\": \"%s\", \"onednn\": %s}%n",
                 builder.name(), batch, input, dropPath, mode.name().toLowerCase(Locale.ROOT), schedule, policy, inference,
                 iters,
-                median, batch * 1000.0 / median, inference ? 1.0 : blocks.computedShare(), net.numParams(),
+                median, batch * 1000.0 / median, inference ? 1.0 : blocks.computedShare(),
+                base == null ? "null" : String.format(Locale.ROOT, "%.2f", baseMedian),
+                base == null ? "null" : String.format(Locale.ROOT, "%.4f", median / baseMedian), net.numParams(),
                 NativeBackend.current().nativeBuild(), NativeBackend.current().oneDnnEnabled());
         return 0;
+    }
+
+    private static double median(double[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
     static RegularizationPolicy parsePolicy(String name, double weightDecay) {

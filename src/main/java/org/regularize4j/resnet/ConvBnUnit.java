@@ -6,7 +6,9 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.regularize4j.backend.DirectConv;
 import org.regularize4j.backend.FloatBatchNorm;
+import org.regularize4j.backend.NativeKernels;
 import org.regularize4j.backend.NativeOps;
 
 import java.util.Map;
@@ -38,7 +40,9 @@ final class ConvBnUnit {
     private double[] meanValues;    // both paths: the batch statistics as numbers
     private double[] varValues;
     private boolean javaKernel;     // whether the last forward pass used FloatBatchNorm
+    private boolean channelsLast;   // whether the last training forward pass ran channels-last
     private long batchCount;
+    private DirectConv plan;        // channels-last convolution for the last input shape
 
     ConvBnUnit(ConvBnSpec spec, double eps, double decay) {
         this.spec = spec;
@@ -78,6 +82,7 @@ final class ConvBnUnit {
         INDArray out = mgr.createUninitialized(outType, dt, shape, 'c');
         boolean useJava = FloatBatchNorm.supports(conv, out);
         if (training) {
+            channelsLast = false;
             javaKernel = useJava;
             batchCount = shape[0] * shape[2] * shape[3];
             ensureBatchStats(dt);
@@ -133,9 +138,12 @@ final class ConvBnUnit {
         if (convOut == null) {
             throw new IllegalStateException("Cannot do backward pass in " + spec + ": no training forward pass");
         }
+        if (channelsLast) {
+            return backwardNhwc(dOut, dOutScale, grads, mgr, dxType);
+        }
         DataType dt = dOut.dataType();
         INDArray dConv = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dt, convOut.shape(), 'c');
-        INDArray dOutC = NativeOps.contiguous(dOut);
+        INDArray dOutC = nchwContiguous(dOut, mgr);
         if (javaKernel && FloatBatchNorm.supports(dOutC)) {
             FloatBatchNorm.backward(convOut, output, spec.relu(), dOutC, dOutScale, meanValues, varValues, gamma, eps,
                     dConv, grads.get(spec.gammaKey()), grads.get(spec.betaKey()));
@@ -153,8 +161,27 @@ final class ConvBnUnit {
             NativeOps.batchNormBackprop(convOut, batchMean, batchVar, gamma, beta, d, eps, dConv,
                     grads.get(spec.gammaKey()), grads.get(spec.betaKey()));
         }
-        // running statistics: r_new = decay * r + (1 - decay) * batch (unbiased variance, as PyTorch);
-        // the NoOp updater applies r -= (r - r_new)
+        runningStatisticsGradient(grads);
+        INDArray dx = mgr.createUninitialized(dxType, dt, input.shape(), 'c');
+        NativeOps.conv2dBackprop(input, w, dConv, spec.stride(), spec.padding(), dx, grads.get(spec.weightKey()));
+        return dx;
+    }
+
+    /** The gradient as a 'c'-ordered NCHW array; a channels-last view (from a channels-last block) is transposed. */
+    private static INDArray nchwContiguous(INDArray d, LayerWorkspaceMgr mgr) {
+        if (NativeOps.isCContiguous(d) || !NativeKernels.isNhwcView(d)) {
+            return NativeOps.contiguous(d);
+        }
+        INDArray c = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, d.dataType(), d.shape(), 'c');
+        if (!NativeKernels.transpose(d.permute(0, 2, 3, 1), c, false, false)) {
+            c.assign(d);
+        }
+        return c;
+    }
+
+    /** Running statistics: r_new = decay r + (1 - decay) batch (unbiased variance, as PyTorch); the NoOp updater
+     * applies r -= (r - r_new). */
+    private void runningStatisticsGradient(Map<String, INDArray> grads) {
         double unbiased = batchCount > 1 ? batchCount / (batchCount - 1.0) : 1.0;
         INDArray gMean = grads.get(spec.meanKey());
         INDArray gVar = grads.get(spec.varKey());
@@ -162,8 +189,68 @@ final class ConvBnUnit {
             gMean.putScalar(ch, (1 - decay) * (runMean.getDouble(ch) - meanValues[ch]));
             gVar.putScalar(ch, (1 - decay) * (runVar.getDouble(ch) - varValues[ch] * unbiased));
         }
+    }
+
+    /** The output shape {@code [n, hOut, wOut, cOut]} for a channels-last input {@code [n, h, w, cIn]}. */
+    long[] outShapeNhwc(INDArray x) {
+        return new long[] {x.size(0), NativeOps.outSize(x.size(1), spec.kernel(), spec.stride(), spec.padding()),
+                NativeOps.outSize(x.size(2), spec.kernel(), spec.stride(), spec.padding()), spec.outChannels()};
+    }
+
+    private DirectConv plan(INDArray x) {
+        if (plan == null || !plan.fits(x.shape(), w.shape(), spec.stride(), spec.padding())) {
+            if (plan != null) {
+                plan.close();
+            }
+            plan = DirectConv.create((int) x.size(0), (int) x.size(3), (int) x.size(1), (int) x.size(2),
+                    spec.outChannels(), spec.kernel(), spec.stride(), spec.padding());
+        }
+        return plan;
+    }
+
+    /**
+     * {@link #forward} for a channels-last float input {@code [n, h, w, cIn]} ('c' order): direct oneDNN
+     * convolution and the channels-last batch norm; the output is {@code [n, hOut, wOut, cOut]}. Only where
+     * {@link DirectConv#isUsable()}.
+     */
+    INDArray forwardNhwc(INDArray x, boolean training, LayerWorkspaceMgr mgr, ArrayType outType) {
+        DataType dt = x.dataType();
+        long[] shape = outShapeNhwc(x);
+        INDArray conv = mgr.createUninitialized(training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM, dt,
+                shape, 'c');
+        plan(x).forward(x, NativeOps.contiguous(w), conv);
+        INDArray out = mgr.createUninitialized(outType, dt, shape, 'c');
+        if (training) {
+            channelsLast = true;
+            javaKernel = true;
+            batchCount = shape[0] * shape[1] * shape[2];
+            ensureBatchStats(dt);
+            FloatBatchNorm.forwardTrainingNhwc(conv, gamma, beta, eps, spec.relu(), out, meanValues, varValues);
+            input = x;
+            convOut = conv;
+            output = out;
+        } else {
+            FloatBatchNorm.normalizeNhwc(conv, runMean.toDoubleVector(), runVar.toDoubleVector(), gamma, beta, eps,
+                    spec.relu(), out);
+        }
+        return out;
+    }
+
+    /** {@link #backward} after a channels-last forward pass: {@code dOut} and the result are channels-last. */
+    private INDArray backwardNhwc(INDArray dOut, double dOutScale, Map<String, INDArray> grads,
+                                  LayerWorkspaceMgr mgr, ArrayType dxType) {
+        DataType dt = dOut.dataType();
+        INDArray dConv = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dt, convOut.shape(), 'c');
+        FloatBatchNorm.backwardNhwc(convOut, output, spec.relu(), NativeOps.contiguous(dOut), dOutScale, meanValues,
+                varValues, gamma, eps, dConv, grads.get(spec.gammaKey()), grads.get(spec.betaKey()));
+        runningStatisticsGradient(grads);
         INDArray dx = mgr.createUninitialized(dxType, dt, input.shape(), 'c');
-        NativeOps.conv2dBackprop(input, w, dConv, spec.stride(), spec.padding(), dx, grads.get(spec.weightKey()));
+        INDArray dw = grads.get(spec.weightKey());
+        INDArray dwC = NativeOps.isCContiguous(dw) ? dw : dw.ulike();
+        plan(input).backward(input, NativeOps.contiguous(w), dConv, dx, dwC);
+        if (dwC != dw) {
+            dw.assign(dwC);
+        }
         return dx;
     }
 

@@ -9,6 +9,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.regularize4j.backend.DirectConv;
 import org.regularize4j.backend.NativeKernels;
 import org.regularize4j.backend.NativeOps;
 import org.regularize4j.depth.DropPath;
@@ -36,6 +37,9 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
     private int workerIndex;        // worker of a data-parallel run (ROW decisions only); 0 unless set
     private boolean inputChecked;   // inputFromRelu verified on a skipped pass
     private boolean passedThrough;  // the last forward pass returned its input (skipped identity block)
+    private boolean channelsLast;   // the last training forward pass ran channels-last (NHWC inside)
+    private long[] innerInputShape; // the input's shape as the units saw it (NHWC when channelsLast)
+    private boolean lastChannelsLast; // channelsLast of the last forward pass (kept after clear())
 
     public ResidualBlockImpl(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -61,6 +65,14 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         return scales;
     }
 
+    /**
+     * Whether the last forward pass ran channels-last: the units on NHWC arrays with direct oneDNN convolutions
+     * ({@link DirectConv}), the output a [n, c, h, w] view of an NHWC array. False for a skipped identity block.
+     */
+    public boolean wasChannelsLast() {
+        return lastChannelsLast;
+    }
+
     /** How many forward passes computed the branch since this layer was created. */
     public long getBranchForwardCount() {
         return branchForwardCount;
@@ -71,22 +83,27 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         assertInputSet(false);
         bindUnits();
         ResidualBlock c = layerConf();
-        INDArray x = layerInput(training, mgr);
         long seed = c.getSeed() != null ? c.getSeed() : conf.getSeed();
-        RowScales s = DropPath.scales(x.size(0), c.getDropProb(), training, c.getDropMode(), c.getScaling(), seed,
+        RowScales s = DropPath.scales(input.size(0), c.getDropProb(), training, c.getDropMode(), c.getScaling(), seed,
                 getIterationCount(), getEpochCount(), getIndex(), workerIndex);
         boolean compute = s.keptCount() > 0;
 
         scales = s;
         branchComputed = compute;
         passedThrough = !compute && training && c.isInputFromRelu() && !c.changesShape();
+        boolean nhwc = channelsLastFor(input);
         if (passedThrough) {
             // relu(x + 0) = x for a ReLU's output: the block is the identity (nothing to compute or keep)
+            INDArray x = nhwc ? input : layerInput(training, mgr);
             checkReluInput(x);
             output = null;
+            channelsLast = false;
+            lastChannelsLast = false;
             return mgr.leverageTo(ArrayType.ACTIVATIONS, x);
         }
-        INDArray shortcut = shortcutForward(x, training, mgr);
+        // channels-last: the units read and write [n, h, w, c] arrays; DL4J sees [n, c, h, w] views of them
+        INDArray x = nhwc ? channelsLastInput(training, mgr) : layerInput(training, mgr);
+        INDArray shortcut = shortcutForward(x, nhwc, training, mgr);
         INDArray out = mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, shortcut.shape(), 'c');
         if (compute) {
             List<ConvBnUnit> units = units();
@@ -94,7 +111,7 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
             INDArray h = x;
             for (int i = 0; i < n; i++) {
                 ArrayType keep = training && i < n - 1 ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM;
-                h = units.get(i).forward(h, training, mgr, keep);
+                h = nhwc ? units.get(i).forwardNhwc(h, training, mgr, keep) : units.get(i).forward(h, training, mgr, keep);
             }
             if (!NativeKernels.scaleAddRelu(h, s.isUniform() && s.get(0) == 1.0 ? null : floats(s), shortcut, out)) {
                 s.multiplyAdd(h, shortcut, out);
@@ -105,7 +122,49 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
             NativeOps.relu(shortcut, out);
         }
         output = training ? out : null;
-        return out;
+        channelsLast = nhwc;
+        lastChannelsLast = nhwc;
+        innerInputShape = x.shape();
+        return nhwc ? NativeKernels.nchwView(out) : out;
+    }
+
+    /**
+     * Whether this pass runs channels-last: float, direct oneDNN convolutions usable ({@link DirectConv}), and a
+     * rank-4 input (either layout: an NCHW input is transposed once).
+     */
+    private boolean channelsLastFor(INDArray in) {
+        return dataType == DataType.FLOAT && in.dataType() == DataType.FLOAT && in.rank() == 4
+                && DirectConv.isUsable();
+    }
+
+    /** The input as a 'c'-ordered [n, h, w, c] array: a view of a channels-last input, else a transposed copy. */
+    private INDArray channelsLastInput(boolean training, LayerWorkspaceMgr mgr) {
+        if (NativeKernels.isNhwcView(input)) {
+            return input.permute(0, 2, 3, 1);
+        }
+        INDArray x = NativeOps.contiguous(input);
+        INDArray xh = mgr.createUninitialized(training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM, dataType,
+                new long[] {x.size(0), x.size(2), x.size(3), x.size(1)}, 'c');
+        transpose(x, xh, true);
+        return xh;
+    }
+
+    /** An output gradient as a 'c'-ordered [n, h, w, c] array (a view when it is stored channels-last). */
+    private INDArray channelsLastGradient(INDArray eps, ArrayType type, LayerWorkspaceMgr mgr) {
+        if (NativeKernels.isNhwcView(eps)) {
+            return eps.permute(0, 2, 3, 1);
+        }
+        INDArray e = NativeOps.contiguous(eps);
+        INDArray eh = mgr.createUninitialized(type, dataType, new long[] {e.size(0), e.size(2), e.size(3), e.size(1)},
+                'c');
+        transpose(e, eh, true);
+        return eh;
+    }
+
+    private static void transpose(INDArray src, INDArray dst, boolean toNhwc) {
+        if (!NativeKernels.transpose(src, dst, toNhwc, false)) {
+            throw new IllegalStateException("channels-last blocks need the native kernels: " + NativeKernels.status());
+        }
     }
 
     private static void zero(INDArray a) {
@@ -136,12 +195,22 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         return f;
     }
 
-    private INDArray shortcutForward(INDArray x, boolean training, LayerWorkspaceMgr mgr) {
+    private INDArray shortcutForward(INDArray x, boolean nhwc, boolean training, LayerWorkspaceMgr mgr) {
         ResidualBlock c = layerConf();
         if (!c.changesShape()) {
             return x;
         }
         if (c.zeroPadShortcut()) {
+            if (nhwc) {
+                long[] shape = units().get(0).outShapeNhwc(x);
+                shape[3] = c.getNOut();
+                INDArray sc = mgr.createUninitialized(ArrayType.FF_WORKING_MEM, dataType, shape, 'c');
+                if (!NativeKernels.zeroPadShortcutNhwc(x, c.getStride(), padBefore(x.size(3)), sc)) {
+                    throw new IllegalStateException("channels-last blocks need the native kernels: "
+                            + NativeKernels.status());
+                }
+                return sc;
+            }
             long[] shape = units().get(0).outShape(x);
             shape[1] = c.getNOut();
             INDArray sc = mgr.createUninitialized(ArrayType.FF_WORKING_MEM, dataType, shape, 'c');
@@ -151,7 +220,8 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
             }
             return sc;
         }
-        return projection().forward(x, training, mgr, ArrayType.FF_WORKING_MEM);
+        return nhwc ? projection().forwardNhwc(x, training, mgr, ArrayType.FF_WORKING_MEM)
+                : projection().forward(x, training, mgr, ArrayType.FF_WORKING_MEM);
     }
 
     private INDArrayIndex[] subsample() {
@@ -181,22 +251,34 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
             // the identity: zero gradients for the whole block (no projection: all its parameters are the
             // branch's), and the output gradient passes unchanged (the input's ReLU applies the same mask)
             zero(gradientsFlattened);
-            // DL4J frees the output gradient's workspace after this call: the input gradient is a copy
+            // DL4J frees the output gradient's workspace after this call: the input gradient is a copy (in the
+            // gradient's own layout)
             INDArray eps = epsilon.castTo(dataType);
-            INDArray dx = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, eps.shape(), 'c');
-            if (!NativeKernels.copy(eps, dx)) {
-                dx.assign(eps);
+            boolean nhwc = NativeKernels.isNhwcView(eps) && !NativeOps.isCContiguous(eps);
+            INDArray src = nhwc ? eps.permute(0, 2, 3, 1) : eps;
+            INDArray dx = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, src.shape(), 'c');
+            if (!NativeKernels.copy(src, dx)) {
+                dx.assign(src);
             }
-            return new Pair<>(gradientObject(), dx);
+            return new Pair<>(gradientObject(), nhwc ? NativeKernels.nchwView(dx) : dx);
         }
         if (output == null) {
             throw new IllegalStateException("Cannot do backward pass in layer \"" + layerConf().getLayerName()
                     + "\": no training forward pass");
         }
+        INDArray eps = epsilon.castTo(dataType);
+        if (channelsLast) {
+            eps = channelsLastGradient(eps, ArrayType.BP_WORKING_MEM, mgr);
+        }
+        Pair<Gradient, INDArray> result = backward(eps, mgr);
+        return channelsLast ? new Pair<>(result.getFirst(), NativeKernels.nchwView(result.getSecond())) : result;
+    }
+
+    /** The backward pass in the units' layout ({@code eps} and the result NHWC when channelsLast). */
+    private Pair<Gradient, INDArray> backward(INDArray eps, LayerWorkspaceMgr mgr) {
         ResidualBlock c = layerConf();
         List<ConvBnUnit> units = units();
         int n = c.branchUnits();
-        INDArray eps = epsilon.castTo(dataType);
         if (!branchComputed) {
             if (units.size() == n) {
                 zero(gradientsFlattened);   // no projection: every parameter is the branch's
@@ -232,9 +314,16 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         } else if (c.zeroPadShortcut()) {
             boolean accumulate = dx != null;
             if (dx == null) {
-                dx = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, input.shape(), 'c');
+                dx = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, innerInputShape, 'c');
             }
-            if (!NativeKernels.zeroPadShortcutBackward(d, c.getStride(), padBefore(input.size(1)), dx, accumulate)) {
+            if (channelsLast) {
+                if (!NativeKernels.zeroPadShortcutBackwardNhwc(d, c.getStride(), padBefore(innerInputShape[3]), dx,
+                        accumulate)) {
+                    throw new IllegalStateException("channels-last blocks need the native kernels: "
+                            + NativeKernels.status());
+                }
+            } else if (!NativeKernels.zeroPadShortcutBackward(d, c.getStride(), padBefore(input.size(1)), dx,
+                    accumulate)) {
                 if (!accumulate) {
                     dx.assign(0);
                 }
@@ -253,5 +342,6 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         super.clear();
         output = null;
         passedThrough = false;
+        channelsLast = false;
     }
 }

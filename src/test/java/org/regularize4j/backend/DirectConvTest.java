@@ -1,0 +1,169 @@
+package org.regularize4j.backend;
+
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Direct oneDNN convolutions on channels-last arrays give libnd4j's NCHW {@code conv2d}/{@code conv2d_bp} results
+ * (relative error below 1e-4 of the largest value), for the shapes ResNets use and odd ones; the channels-last
+ * batch norm and layout kernels agree with their NCHW counterparts.
+ */
+class DirectConvTest {
+
+    @Test
+    void isUsableOnThisProjectsMachines() {
+        // the build this project pins (onednn-avx2) on Linux x86-64: the lookup must work here, or the fast path
+        // silently disappears
+        assumeTrue(NativeKernels.isLoaded() && NativeBackend.current().oneDnnEnabled(), NativeKernels.status());
+        assertTrue(DirectConv.isUsable(), DirectConv.status());
+        assertTrue(DirectConv.status().startsWith("oneDNN 2."), DirectConv.status());
+    }
+
+    @Test
+    void matchesLibnd4jForwardAndBackward() {
+        assumeTrue(DirectConv.isUsable(), DirectConv.status());
+        int[][] cases = {
+            // n, cIn, h, w, cOut, kernel, stride, padding
+            {13, 16, 32, 32, 16, 3, 1, 1}, {8, 16, 16, 16, 32, 3, 2, 1}, {8, 16, 16, 16, 32, 1, 2, 0},
+            {5, 3, 9, 9, 8, 3, 1, 1}, {6, 64, 8, 8, 16, 1, 1, 0}, {8, 32, 8, 8, 8, 1, 1, 0}, {8, 8, 8, 8, 32, 1, 1, 0}, {8, 32, 8, 8, 64, 1, 2, 0},
+            {8, 8, 4, 4, 8, 3, 2, 1}, {8, 64, 2, 2, 64, 3, 1, 1}, {8, 32, 4, 4, 32, 3, 1, 1}, {8, 64, 1, 1, 64, 3, 1, 1}, {8, 64, 2, 2, 256, 1, 1, 0}, {8, 128, 4, 4, 256, 1, 2, 0}, {3, 8, 7, 5, 24, 3, 2, 1}, {2, 4, 11, 11, 8, 7, 2, 3},
+        };
+        Nd4j.getRandom().setSeed(5);
+        for (int[] c : cases) {
+            try (DirectConv conv = DirectConv.create(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7])) {
+                for (int round = 0; round < 3; round++) {   // a plan is reused with new arrays
+                    String what = java.util.Arrays.toString(c) + " round " + round;
+                    INDArray x = Nd4j.randn(DataType.FLOAT, c[0], c[1], c[2], c[3]);
+                    INDArray w = Nd4j.randn(DataType.FLOAT, c[4], c[1], c[5], c[5]);
+                    long ho = NativeOps.outSize(c[2], c[5], c[6], c[7]);
+                    long wo = NativeOps.outSize(c[3], c[5], c[6], c[7]);
+                    INDArray y = Nd4j.create(DataType.FLOAT, c[0], c[4], ho, wo);
+                    NativeOps.conv2d(x, w, c[6], c[7], y);
+                    INDArray dy = Nd4j.randn(DataType.FLOAT, c[0], c[4], ho, wo);
+                    INDArray dx = x.ulike();
+                    INDArray dw = w.ulike();
+                    NativeOps.conv2dBackprop(x, w, dy, c[6], c[7], dx, dw);
+
+                    INDArray xh = nhwc(x);
+                    INDArray yh = Nd4j.create(DataType.FLOAT, conv.outShape());
+                    conv.forward(xh, w, yh);
+                    assertClose(y, NativeKernels.nchwView(yh), what + " y");
+                    INDArray dxh = xh.ulike();
+                    INDArray dw2 = Nd4j.valueArrayOf(w.shape(), 7f, DataType.FLOAT);   // overwritten
+                    conv.backward(xh, w, nhwc(dy), dxh, dw2);
+                    assertClose(dx, NativeKernels.nchwView(dxh), what + " dx");
+                    assertClose(dw, dw2, what + " dw");
+                    INDArray dw3 = w.ulike();
+                    conv.backward(xh, w, nhwc(dy), null, dw3);
+                    assertClose(dw, dw3, what + " dw without dx");
+                }
+            }
+        }
+    }
+
+    @Test
+    void rejectsBadArgumentsByName() {
+        assertEquals("stride must be >= 1, got 0",
+                assertThrows(IllegalArgumentException.class, () -> DirectConv.create(1, 1, 4, 4, 1, 3, 0, 1))
+                        .getMessage());
+        assertEquals("padding must be in [0, 2] (kernel - 1), got 3",
+                assertThrows(IllegalArgumentException.class, () -> DirectConv.create(1, 1, 4, 4, 1, 3, 1, 3))
+                        .getMessage());
+        assumeTrue(DirectConv.isUsable(), DirectConv.status());
+        try (DirectConv conv = DirectConv.create(2, 4, 6, 6, 8, 3, 1, 1)) {
+            INDArray w = Nd4j.create(DataType.FLOAT, 8, 4, 3, 3);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> conv.forward(Nd4j.create(DataType.FLOAT, 2, 4, 6, 6), w, Nd4j.create(DataType.FLOAT, 2, 6, 6, 8)));
+            assertEquals("x must have shape [2, 6, 6, 4], got [2, 4, 6, 6]", e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> conv.forward(Nd4j.create(DataType.DOUBLE, 2, 6, 6, 4),
+                    w, Nd4j.create(DataType.FLOAT, 2, 6, 6, 8)));
+            assertTrue(e.getMessage().startsWith("x must be a float"), e.getMessage());
+            conv.close();
+            assertThrows(IllegalStateException.class, () -> conv.forward(Nd4j.create(DataType.FLOAT, 2, 6, 6, 4), w,
+                    Nd4j.create(DataType.FLOAT, 2, 6, 6, 8)));
+        }
+    }
+
+    @Test
+    void channelsLastBatchNormMatchesNchw() {
+        assumeTrue(NativeKernels.isUsable(), NativeKernels.status());
+        Nd4j.getRandom().setSeed(9);
+        INDArray x = Nd4j.randn(DataType.FLOAT, 7, 24, 5, 6).muli(3).addi(2);
+        INDArray gamma = Nd4j.rand(DataType.FLOAT, 24).addi(0.5);
+        INDArray beta = Nd4j.randn(DataType.FLOAT, 24);
+        for (boolean relu : new boolean[] {false, true}) {
+            double[] m1 = new double[24], v1 = new double[24], m2 = new double[24], v2 = new double[24];
+            INDArray y1 = x.ulike();
+            FloatBatchNorm.forwardTraining(x, gamma, beta, 1e-5, relu, y1, m1, v1);
+            INDArray xh = nhwc(x);
+            INDArray y2 = xh.ulike();
+            FloatBatchNorm.forwardTrainingNhwc(xh, gamma, beta, 1e-5, relu, y2, m2, v2);
+            for (int c = 0; c < 24; c++) {
+                assertEquals(m1[c], m2[c], 1e-5, "mean");
+                assertEquals(v1[c], v2[c], 1e-4, "var");
+            }
+            assertClose(y1, NativeKernels.nchwView(y2), "y relu=" + relu);
+            INDArray y3 = xh.ulike();
+            FloatBatchNorm.normalizeNhwc(xh, m1, v1, gamma, beta, 1e-5, relu, y3);
+            assertClose(y1, NativeKernels.nchwView(y3), "normalize relu=" + relu);
+
+            INDArray dy = Nd4j.randn(DataType.FLOAT, 7, 24, 5, 6);
+            INDArray dx1 = x.ulike(), dg1 = gamma.ulike(), db1 = gamma.ulike();
+            FloatBatchNorm.backward(x, y1, relu, dy, 1 / 0.7, m1, v1, gamma, 1e-5, dx1, dg1, db1);
+            INDArray dx2 = xh.ulike(), dg2 = gamma.ulike(), db2 = gamma.ulike();
+            FloatBatchNorm.backwardNhwc(xh, y2, relu, nhwc(dy), 1 / 0.7, m1, v1, gamma, 1e-5, dx2, dg2, db2);
+            assertClose(dx1, NativeKernels.nchwView(dx2), "dx relu=" + relu);
+            assertClose(dg1, dg2, "dGamma");
+            assertClose(db1, db2, "dBeta");
+        }
+    }
+
+    @Test
+    void layoutAndZeroPadKernelsMatchNchw() {
+        assumeTrue(NativeKernels.isUsable(), NativeKernels.status());
+        INDArray x = Nd4j.randn(DataType.FLOAT, 3, 5, 7, 9);
+        INDArray xh = nhwc(x);
+        assertEquals(x.permute(0, 2, 3, 1), xh);
+        assertTrue(NativeKernels.isNhwcView(NativeKernels.nchwView(xh)));
+        INDArray back = x.ulike();
+        assertTrue(NativeKernels.transpose(xh, back, false, false));
+        assertEquals(x, back);
+        assertTrue(NativeKernels.transpose(xh, back, false, true));
+        assertEquals(x.mul(2), back);
+        for (int stride : new int[] {1, 2}) {
+            long ho = (7 + stride - 1) / stride, wo = (9 + stride - 1) / stride;
+            INDArray sc = Nd4j.create(DataType.FLOAT, 3, 12, ho, wo);
+            NativeKernels.zeroPadShortcut(x, stride, 3, sc);
+            INDArray sch = Nd4j.create(DataType.FLOAT, 3, ho, wo, 12);
+            assertTrue(NativeKernels.zeroPadShortcutNhwc(xh, stride, 3, sch));
+            assertEquals(sc, NativeKernels.nchwView(sch));
+            INDArray d = Nd4j.randn(DataType.FLOAT, 3, 12, ho, wo);
+            for (boolean acc : new boolean[] {false, true}) {
+                INDArray dx = Nd4j.ones(DataType.FLOAT, 3, 5, 7, 9);
+                NativeKernels.zeroPadShortcutBackward(d, stride, 3, dx, acc);
+                INDArray dxh = Nd4j.ones(DataType.FLOAT, 3, 7, 9, 5);
+                assertTrue(NativeKernels.zeroPadShortcutBackwardNhwc(nhwc(d), stride, 3, dxh, acc));
+                assertEquals(dx, NativeKernels.nchwView(dxh));
+            }
+        }
+    }
+
+    static INDArray nhwc(INDArray nchw) {
+        INDArray out = Nd4j.create(DataType.FLOAT, nchw.size(0), nchw.size(2), nchw.size(3), nchw.size(1));
+        assertTrue(NativeKernels.transpose(nchw, out, true, false));
+        return out;
+    }
+
+    private static void assertClose(INDArray expected, INDArray actual, String what) {
+        double scale = Math.max(1e-6, expected.amaxNumber().doubleValue());
+        double err = expected.sub(actual).amaxNumber().doubleValue() / scale;
+        assertTrue(err < 1e-4, what + ": relative error " + err);
+    }
+}

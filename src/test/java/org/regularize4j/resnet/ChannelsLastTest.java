@@ -1,0 +1,101 @@
+package org.regularize4j.resnet;
+
+import org.deeplearning4j.nn.api.Layer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.dataset.DataSet;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.learning.config.Sgd;
+import org.regularize4j.backend.DirectConv;
+import org.regularize4j.depth.DepthSchedule;
+import org.regularize4j.depth.DropMode;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Channels-last blocks (direct oneDNN convolutions on NHWC arrays) train like the NCHW libnd4j path: same network
+ * and data, gradients of one step within 1e-3 relative (float rounding: the two paths sum in different orders),
+ * parameters after 6 steps within 1e-3 relative (1 step for the bottleneck network, which is chaotic at this size), the same blocks skipped, inference outputs within 1e-4.
+ */
+class ChannelsLastTest {
+
+    @AfterEach
+    void restore() {
+        DirectConv.setEnabled(true);
+    }
+
+    private static DataSet data(int mb, int hw, long seed) {
+        Nd4j.getRandom().setSeed(seed);
+        INDArray x = Nd4j.rand(DataType.FLOAT, mb, 3, hw, hw);
+        INDArray y = Nd4j.zeros(DataType.FLOAT, mb, 3);
+        for (int i = 0; i < mb; i++) {
+            y.putScalar(i, i % 3, 1.0);
+        }
+        return new DataSet(x, y);
+    }
+
+    @Test
+    void trainsLikeTheNchwPath() {
+        assumeTrue(DirectConv.isUsable(), DirectConv.status());
+        for (String variant : List.of("ZERO_PAD", "PROJECTION", "bottleneck", "row")) {
+            ResNet r = variant.equals("bottleneck")
+                    ? ResNet.imagenet(50).smallInputStem(true).widthMultiplier(0.125)
+                    : ResNet.cifar(14).shortcut(variant.equals("row") ? ShortcutType.PROJECTION
+                    : ShortcutType.valueOf(variant));
+            int hw = variant.equals("bottleneck") ? 16 : 9;
+            r = r.inputShape(3, hw, hw).numClasses(3).seed(5).updater(new Sgd(0.05))
+                    .stochasticDepth(DepthSchedule.linear(0.5), variant.equals("row") ? DropMode.ROW : DropMode.BATCH);
+            ComputationGraph fast = r.build();
+            ComputationGraph ref = r.build();
+            ref.init(fast.params().dup(), true);
+            DataSet ds = data(8, hw, 3);
+            // the small bottleneck network is chaotic: in the NCHW path alone, adding 1e-6 noise to its parameters
+            // changes its first gradient by 6% (measured; BN over 2x2 maps), so only its first step is compared
+            int steps = variant.equals("bottleneck") ? 1 : 6;
+            for (int it = 0; it < steps; it++) {
+                DirectConv.setEnabled(true);
+                fast.fit(ds);
+                int channelsLast = 0;
+                for (Layer l : fast.getLayers()) {
+                    if (l instanceof ResidualBlockImpl && ((ResidualBlockImpl) l).wasChannelsLast()) {
+                        channelsLast++;
+                    }
+                }
+                assertTrue(channelsLast > 0, variant + ": blocks ran channels-last");
+                DirectConv.setEnabled(false);
+                ref.fit(ds);
+                for (Layer l : fast.getLayers()) {
+                    if (l instanceof ResidualBlockImpl) {
+                        String name = l.conf().getLayer().getLayerName();
+                        ResidualBlockImpl other = (ResidualBlockImpl) ref.getLayer(name);
+                        assertEquals(other.wasBranchComputed(), ((ResidualBlockImpl) l).wasBranchComputed(), name);
+                        assertTrue(!other.wasChannelsLast(), name + " NCHW when disabled");
+                    }
+                }
+                if (it == 0) {
+                    assertClose(ref.gradient().gradient(), fast.gradient().gradient(), 1e-3, variant + " gradient");
+                }
+            }
+            assertClose(ref.params(), fast.params(), 1e-3, variant + " parameters after " + steps + " steps");
+            INDArray x = data(4, hw, 8).getFeatures();
+            DirectConv.setEnabled(true);
+            INDArray yFast = fast.outputSingle(x);
+            DirectConv.setEnabled(false);
+            INDArray yRef = fast.outputSingle(x);
+            assertClose(yRef, yFast, 1e-4, variant + " inference");
+        }
+    }
+
+    private static void assertClose(INDArray expected, INDArray actual, double tol, String what) {
+        double scale = expected.amaxNumber().doubleValue();
+        double err = expected.sub(actual).amaxNumber().doubleValue() / scale;
+        assertTrue(err < tol, what + ": relative error " + err);
+    }
+}
