@@ -6,6 +6,8 @@ import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.layers.BaseLayer;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
+import org.regularize4j.backend.DirectConv;
+import org.regularize4j.backend.NativeKernels;
 import org.regularize4j.backend.NativeOps;
 import org.regularize4j.penalty.ParamKind;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -55,6 +57,45 @@ abstract class ConvBnStackImpl<C extends BaseConvBnLayer> extends BaseLayer<C> {
         ArrayType type = training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM;
         INDArray copy = mgr.createUninitialized(type, dataType, x.shape(), 'c');
         return copy.assign(x);
+    }
+
+    /**
+     * Whether this pass runs channels-last: float, direct oneDNN convolutions usable ({@link DirectConv}), and a
+     * rank-4 input (either layout: an NCHW input is transposed once).
+     */
+    protected boolean channelsLastFor(INDArray in) {
+        return dataType == DataType.FLOAT && in.dataType() == DataType.FLOAT && in.rank() == 4
+                && DirectConv.isUsable();
+    }
+
+    /** The input as a 'c'-ordered [n, h, w, c] array: a view of a channels-last input, else a transposed copy. */
+    protected INDArray channelsLastInput(boolean training, LayerWorkspaceMgr mgr) {
+        if (NativeKernels.isNhwcView(input)) {
+            return input.permute(0, 2, 3, 1);
+        }
+        INDArray x = NativeOps.contiguous(input);
+        INDArray xh = mgr.createUninitialized(training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM, dataType,
+                new long[] {x.size(0), x.size(2), x.size(3), x.size(1)}, 'c');
+        transpose(x, xh, true);
+        return xh;
+    }
+
+    /** An output gradient as a 'c'-ordered [n, h, w, c] array (a view when it is stored channels-last). */
+    protected INDArray channelsLastGradient(INDArray eps, ArrayType type, LayerWorkspaceMgr mgr) {
+        if (NativeKernels.isNhwcView(eps)) {
+            return eps.permute(0, 2, 3, 1);
+        }
+        INDArray e = NativeOps.contiguous(eps);
+        INDArray eh = mgr.createUninitialized(type, dataType, new long[] {e.size(0), e.size(2), e.size(3), e.size(1)},
+                'c');
+        transpose(e, eh, true);
+        return eh;
+    }
+
+    protected static void transpose(INDArray src, INDArray dst, boolean toNhwc) {
+        if (!NativeKernels.transpose(src, dst, toNhwc, false)) {
+            throw new IllegalStateException("channels-last blocks need the native kernels: " + NativeKernels.status());
+        }
     }
 
     /** Points every unit at the current parameter views. */

@@ -9,7 +9,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
-import org.regularize4j.backend.DirectConv;
 import org.regularize4j.backend.NativeKernels;
 import org.regularize4j.backend.NativeOps;
 import org.regularize4j.depth.DropPath;
@@ -67,7 +66,7 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
 
     /**
      * Whether the last forward pass ran channels-last: the units on NHWC arrays with direct oneDNN convolutions
-     * ({@link DirectConv}), the output a [n, c, h, w] view of an NHWC array. False for a skipped identity block.
+     * ({@link org.regularize4j.backend.DirectConv}), the output a [n, c, h, w] view of an NHWC array. False for a skipped identity block.
      */
     public boolean wasChannelsLast() {
         return lastChannelsLast;
@@ -126,45 +125,6 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         lastChannelsLast = nhwc;
         innerInputShape = x.shape();
         return nhwc ? NativeKernels.nchwView(out) : out;
-    }
-
-    /**
-     * Whether this pass runs channels-last: float, direct oneDNN convolutions usable ({@link DirectConv}), and a
-     * rank-4 input (either layout: an NCHW input is transposed once).
-     */
-    private boolean channelsLastFor(INDArray in) {
-        return dataType == DataType.FLOAT && in.dataType() == DataType.FLOAT && in.rank() == 4
-                && DirectConv.isUsable();
-    }
-
-    /** The input as a 'c'-ordered [n, h, w, c] array: a view of a channels-last input, else a transposed copy. */
-    private INDArray channelsLastInput(boolean training, LayerWorkspaceMgr mgr) {
-        if (NativeKernels.isNhwcView(input)) {
-            return input.permute(0, 2, 3, 1);
-        }
-        INDArray x = NativeOps.contiguous(input);
-        INDArray xh = mgr.createUninitialized(training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM, dataType,
-                new long[] {x.size(0), x.size(2), x.size(3), x.size(1)}, 'c');
-        transpose(x, xh, true);
-        return xh;
-    }
-
-    /** An output gradient as a 'c'-ordered [n, h, w, c] array (a view when it is stored channels-last). */
-    private INDArray channelsLastGradient(INDArray eps, ArrayType type, LayerWorkspaceMgr mgr) {
-        if (NativeKernels.isNhwcView(eps)) {
-            return eps.permute(0, 2, 3, 1);
-        }
-        INDArray e = NativeOps.contiguous(eps);
-        INDArray eh = mgr.createUninitialized(type, dataType, new long[] {e.size(0), e.size(2), e.size(3), e.size(1)},
-                'c');
-        transpose(e, eh, true);
-        return eh;
-    }
-
-    private static void transpose(INDArray src, INDArray dst, boolean toNhwc) {
-        if (!NativeKernels.transpose(src, dst, toNhwc, false)) {
-            throw new IllegalStateException("channels-last blocks need the native kernels: " + NativeKernels.status());
-        }
     }
 
     private static void zero(INDArray a) {
