@@ -481,10 +481,14 @@ void r4j_bn_forward_train_nhwc(intptr_t xp, intptr_t yp, int64_t rows, int c, in
     r4j_bn_normalize_nhwc(xp, yp, rows, c, gammap, betap, eps, relu, mean, var);
 }
 
-/* r4j_bn_backward for NHWC (same arguments, rows instead of n and hw). */
+/*
+ * r4j_bn_backward for NHWC (same arguments, rows instead of n and hw), and optionally a multiplier per example:
+ * with rowScale != NULL the output gradient of row r is dy[r] * rowScale[r / hw] (a float multiply, as a separate
+ * pass would do), e.g. a ROW-mode stochastic-depth branch's per-example 0 or 1/keepProb.
+ */
 void r4j_bn_backward_nhwc(intptr_t xp, intptr_t yp, int relu, intptr_t dyp, double scale, int64_t rows, int c,
                           const double *mean, const double *var, intptr_t gammap, double eps, intptr_t dxp,
-                          double *dGamma, double *dBeta) {
+                          double *dGamma, double *dBeta, const float *rowScale, int hw) {
     const float *x = (const float *) xp, *y = (const float *) yp, *dy = (const float *) dyp;
     const float *gamma = (const float *) gammap;
     float *dx = (float *) dxp;
@@ -508,13 +512,31 @@ void r4j_bn_backward_nhwc(intptr_t xp, intptr_t yp, int relu, intptr_t dyp, doub
             memset(t0, 0, sizeof(float) * c);
             for (int64_t r = r0; r < r1; r++) {
                 const float *xr = x + r * c, *dr = dy + r * c;
+                const float rs = rowScale ? rowScale[r / hw] : 1.0f;
                 if (relu) {
                     const float *yr = y + r * c;
                     float *gr = dx + r * c;
+                    if (rowScale) {
+#pragma omp simd
+                        for (int ch = 0; ch < c; ch++) {
+                            float g = yr[ch] > 0.0f ? dr[ch] * rs : 0.0f;
+                            gr[ch] = g;
+                            s0[ch] += g;
+                            t0[ch] += g * (xr[ch] - meanF[ch]);
+                        }
+                    } else {
+#pragma omp simd
+                        for (int ch = 0; ch < c; ch++) {
+                            float g = yr[ch] > 0.0f ? dr[ch] : 0.0f;
+                            gr[ch] = g;
+                            s0[ch] += g;
+                            t0[ch] += g * (xr[ch] - meanF[ch]);
+                        }
+                    }
+                } else if (rowScale) {
 #pragma omp simd
                     for (int ch = 0; ch < c; ch++) {
-                        float g = yr[ch] > 0.0f ? dr[ch] : 0.0f;
-                        gr[ch] = g;
+                        float g = dr[ch] * rs;
                         s0[ch] += g;
                         t0[ch] += g * (xr[ch] - meanF[ch]);
                     }
@@ -561,9 +583,17 @@ void r4j_bn_backward_nhwc(intptr_t xp, intptr_t yp, int relu, intptr_t dyp, doub
         for (int64_t r = from; r < to; r++) {
             const float *gr = g + r * c, *xr = x + r * c;
             float *o = dx + r * c;
+            if (rowScale && !relu) {   /* g = dy * rs, not stored */
+                const float rs = rowScale[r / hw];
 #pragma omp simd
-            for (int ch = 0; ch < c; ch++) {
-                o[ch] = gr[ch] * k1[ch] + xr[ch] * k2[ch] + k3[ch];
+                for (int ch = 0; ch < c; ch++) {
+                    o[ch] = (gr[ch] * rs) * k1[ch] + xr[ch] * k2[ch] + k3[ch];
+                }
+            } else {
+#pragma omp simd
+                for (int ch = 0; ch < c; ch++) {
+                    o[ch] = gr[ch] * k1[ch] + xr[ch] * k2[ch] + k3[ch];
+                }
             }
         }
     }

@@ -181,8 +181,34 @@ public final class FloatBatchNorm {
     public static void backwardNhwc(INDArray x, INDArray y, boolean relu, INDArray dy, double dyScale, double[] mean,
                                     double[] var, INDArray gamma, double eps, INDArray dx, INDArray dGamma,
                                     INDArray dBeta) {
+        backwardNhwc(x, y, relu, dy, dyScale, null, mean, var, gamma, eps, dx, dGamma, dBeta);
+    }
+
+    /**
+     * {@link #backwardNhwc(INDArray, INDArray, boolean, INDArray, double, double[], double[], INDArray, double,
+     * INDArray, INDArray, INDArray) backwardNhwc} with, in addition, one multiplier per example: the output
+     * gradient of example i is {@code dyScale · exampleScales[i] · dy[i]} (null: none), as a ROW-mode
+     * stochastic-depth branch receives it, with no pass of its own.
+     *
+     * @throws IllegalArgumentException if {@code dyScale} or a multiplier is not finite, or the multipliers are
+     *                                  not one per example
+     */
+    public static void backwardNhwc(INDArray x, INDArray y, boolean relu, INDArray dy, double dyScale,
+                                    float[] exampleScales, double[] mean, double[] var, INDArray gamma, double eps,
+                                    INDArray dx, INDArray dGamma, INDArray dBeta) {
         if (!Double.isFinite(dyScale)) {
             throw new IllegalArgumentException("dyScale must be finite, got " + dyScale);
+        }
+        if (exampleScales != null) {
+            if (exampleScales.length != x.size(0)) {
+                throw new IllegalArgumentException("exampleScales must have " + x.size(0) + " values (examples), got "
+                        + exampleScales.length);
+            }
+            for (float v : exampleScales) {
+                if (!Float.isFinite(v)) {
+                    throw new IllegalArgumentException("exampleScales must be finite, got " + v);
+                }
+            }
         }
         int c = checkNhwc(x, dy, gamma, null, mean, var);
         NativeKernels.requireShape("dx", dx, x.shape());
@@ -196,7 +222,8 @@ public final class FloatBatchNorm {
         double[] db = new double[c];
         NativeKernels.r4j_bn_backward_nhwc(NativeKernels.address(x), relu ? NativeKernels.address(y) : 0L,
                 relu ? 1 : 0, NativeKernels.address(dy), dyScale, x.length() / c, c, mean, var,
-                NativeKernels.address(gamma), eps, NativeKernels.address(dx), dg, db);
+                NativeKernels.address(gamma), eps, NativeKernels.address(dx), dg, db, exampleScales,
+                (int) (x.size(1) * x.size(2)));
         dGamma.assign(Nd4j.createFromArray(dg));
         dBeta.assign(Nd4j.createFromArray(db));
     }

@@ -371,7 +371,7 @@ public final class NativeKernels {
 
     static native void r4j_bn_backward_nhwc(long x, long y, int relu, long dy, double scale, long rows, int c,
                                             double[] mean, double[] var, long gamma, double eps, long dx,
-                                            double[] dGamma, double[] dBeta);
+                                            double[] dGamma, double[] dBeta, float[] exampleScales, int hw);
 
     static native int r4j_dnnl_init(String path, String exportedSymbol);
 

@@ -135,11 +135,24 @@ final class ConvBnUnit {
      */
     INDArray backward(INDArray dOut, double dOutScale, Map<String, INDArray> grads, LayerWorkspaceMgr mgr,
                       ArrayType dxType) {
+        return backward(dOut, dOutScale, null, grads, mgr, dxType);
+    }
+
+    /**
+     * Backward pass from the gradient {@code dOutScale · exampleScales[i] · dOut[i]} per example i
+     * ({@code exampleScales} null: none). Per-example multipliers need a channels-last forward pass (they are
+     * folded into its batch norm's backward pass).
+     */
+    INDArray backward(INDArray dOut, double dOutScale, float[] exampleScales, Map<String, INDArray> grads,
+                      LayerWorkspaceMgr mgr, ArrayType dxType) {
         if (convOut == null) {
             throw new IllegalStateException("Cannot do backward pass in " + spec + ": no training forward pass");
         }
         if (channelsLast) {
-            return backwardNhwc(dOut, dOutScale, grads, mgr, dxType);
+            return backwardNhwc(dOut, dOutScale, exampleScales, grads, mgr, dxType);
+        }
+        if (exampleScales != null) {
+            throw new IllegalStateException("per-example multipliers need a channels-last forward pass");
         }
         DataType dt = dOut.dataType();
         INDArray dConv = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dt, convOut.shape(), 'c');
@@ -237,12 +250,12 @@ final class ConvBnUnit {
     }
 
     /** {@link #backward} after a channels-last forward pass: {@code dOut} and the result are channels-last. */
-    private INDArray backwardNhwc(INDArray dOut, double dOutScale, Map<String, INDArray> grads,
+    private INDArray backwardNhwc(INDArray dOut, double dOutScale, float[] exampleScales, Map<String, INDArray> grads,
                                   LayerWorkspaceMgr mgr, ArrayType dxType) {
         DataType dt = dOut.dataType();
         INDArray dConv = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dt, convOut.shape(), 'c');
-        FloatBatchNorm.backwardNhwc(convOut, output, spec.relu(), NativeOps.contiguous(dOut), dOutScale, meanValues,
-                varValues, gamma, eps, dConv, grads.get(spec.gammaKey()), grads.get(spec.betaKey()));
+        FloatBatchNorm.backwardNhwc(convOut, output, spec.relu(), NativeOps.contiguous(dOut), dOutScale, exampleScales,
+                meanValues, varValues, gamma, eps, dConv, grads.get(spec.gammaKey()), grads.get(spec.betaKey()));
         runningStatisticsGradient(grads);
         INDArray dx = mgr.createUninitialized(dxType, dt, input.shape(), 'c');
         INDArray dw = grads.get(spec.weightKey());

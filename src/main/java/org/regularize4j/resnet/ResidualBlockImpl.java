@@ -259,13 +259,15 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         INDArray dx = null;
         if (branchComputed) {
             // the units read their output gradient and never write it: a uniform multiplier (BATCH mode, or no
-            // example dropped) is folded into the last unit's batch-norm backward pass, with no copy of d
+            // example dropped) is folded into the last unit's batch-norm backward pass, with no copy of d, and so
+            // are per-example multipliers (ROW mode) on the channels-last path
             boolean uniform = scales.isUniform();
-            INDArray g = uniform ? d
+            float[] perExample = !uniform && channelsLast ? floats(scales) : null;
+            INDArray g = uniform || perExample != null ? d
                     : scales.multiply(d, mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, d.shape(), 'c'));
             for (int i = n - 1; i >= 0; i--) {
-                g = units.get(i).backward(g, uniform && i == n - 1 ? scales.get(0) : 1.0, gradientViews, mgr,
-                        i == 0 ? ArrayType.ACTIVATION_GRAD : ArrayType.BP_WORKING_MEM);
+                g = units.get(i).backward(g, uniform && i == n - 1 ? scales.get(0) : 1.0, i == n - 1 ? perExample : null,
+                        gradientViews, mgr, i == 0 ? ArrayType.ACTIVATION_GRAD : ArrayType.BP_WORKING_MEM);
             }
             dx = g;
         }

@@ -122,7 +122,27 @@ class DirectConvTest {
             assertClose(dx1, NativeKernels.nchwView(dx2), "dx relu=" + relu);
             assertClose(dg1, dg2, "dGamma");
             assertClose(db1, db2, "dBeta");
+
+            // per-example multipliers (ROW-mode stochastic depth): as if dy had been multiplied first
+            float[] rs = {0f, 2f, 1f, 0f, 1 / 0.3f, 2f, 0f};
+            INDArray dyScaled = dy.dup();
+            for (int i = 0; i < rs.length; i++) {
+                dyScaled.get(org.nd4j.linalg.indexing.NDArrayIndex.point(i)).muli(rs[i]);
+            }
+            FloatBatchNorm.backward(x, y1, relu, dyScaled, 1 / 0.7, m1, v1, gamma, 1e-5, dx1, dg1, db1);
+            FloatBatchNorm.backwardNhwc(xh, y2, relu, nhwc(dy), 1 / 0.7, rs, m1, v1, gamma, 1e-5, dx2, dg2, db2);
+            assertClose(dx1, NativeKernels.nchwView(dx2), "dx per example, relu=" + relu);
+            assertClose(dg1, dg2, "dGamma per example");
+            assertClose(db1, db2, "dBeta per example");
         }
+        INDArray xh = nhwc(x);
+        double[] m = new double[24];
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FloatBatchNorm.backwardNhwc(xh,
+                xh, true, xh, 1.0, new float[3], m, m, gamma, 1e-5, xh.ulike(), gamma.ulike(), gamma.ulike()));
+        assertEquals("exampleScales must have 7 values (examples), got 3", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> FloatBatchNorm.backwardNhwc(xh, xh, true, xh, 1.0,
+                new float[] {1, 1, 1, Float.NaN, 1, 1, 1}, m, m, gamma, 1e-5, xh.ulike(), gamma.ulike(), gamma.ulike()));
+        assertEquals("exampleScales must be finite, got NaN", e.getMessage());
     }
 
     @Test
