@@ -445,6 +445,27 @@ void r4j_bn_forward_train_nhwc(intptr_t xp, intptr_t yp, int64_t rows, int c, in
         double *st = s + (size_t) t * c, *qt = q + (size_t) t * c;
         for (int64_t r0 = from; r0 < to; r0 += NHWC_CHUNK) {
             int64_t r1 = r0 + NHWC_CHUNK < to ? r0 + NHWC_CHUNK : to;
+            if (c % 16 == 0) {
+                /* 16 channels at a time, the sums in registers */
+                for (int cb = 0; cb < c; cb += 16) {
+                    float ls[16] = {0}, lq[16] = {0}, sh[16];
+                    for (int k = 0; k < 16; k++) sh[k] = shiftx[cb + k];
+                    for (int64_t r = r0; r < r1; r++) {
+                        const float *restrict p = x + r * c + cb;
+#pragma omp simd
+                        for (int k = 0; k < 16; k++) {
+                            float a = p[k] - sh[k];
+                            ls[k] += a;
+                            lq[k] += a * a;
+                        }
+                    }
+                    for (int k = 0; k < 16; k++) {
+                        st[cb + k] += ls[k];
+                        qt[cb + k] += lq[k];
+                    }
+                }
+                continue;
+            }
             memset(s0, 0, sizeof(float) * c);
             memset(q0, 0, sizeof(float) * c);
             for (int64_t r = r0; r < r1; r++) {
@@ -508,6 +529,38 @@ void r4j_bn_backward_nhwc(intptr_t xp, intptr_t yp, int relu, intptr_t dyp, doub
         double *sdt = sd + (size_t) t * c, *sxt = sx + (size_t) t * c;
         for (int64_t r0 = from; r0 < to; r0 += NHWC_CHUNK) {
             int64_t r1 = r0 + NHWC_CHUNK < to ? r0 + NHWC_CHUNK : to;
+            if (c % 16 == 0 && !rowScale) {
+                /* 16 channels at a time, the sums in registers */
+                for (int cb = 0; cb < c; cb += 16) {
+                    float ls[16] = {0}, lt[16] = {0}, mf[16];
+                    for (int k = 0; k < 16; k++) mf[k] = meanF[cb + k];
+                    for (int64_t r = r0; r < r1; r++) {
+                        const float *restrict xr = x + r * c + cb, *restrict dr = dy + r * c + cb;
+                        if (relu) {
+                            const float *restrict yr = y + r * c + cb;
+                            float *restrict gr = dx + r * c + cb;
+#pragma omp simd
+                            for (int k = 0; k < 16; k++) {
+                                float g = yr[k] > 0.0f ? dr[k] : 0.0f;
+                                gr[k] = g;
+                                ls[k] += g;
+                                lt[k] += g * (xr[k] - mf[k]);
+                            }
+                        } else {
+#pragma omp simd
+                            for (int k = 0; k < 16; k++) {
+                                ls[k] += dr[k];
+                                lt[k] += dr[k] * (xr[k] - mf[k]);
+                            }
+                        }
+                    }
+                    for (int k = 0; k < 16; k++) {
+                        sdt[cb + k] += ls[k];
+                        sxt[cb + k] += lt[k];
+                    }
+                }
+                continue;
+            }
             memset(s0, 0, sizeof(float) * c);
             memset(t0, 0, sizeof(float) * c);
             for (int64_t r = r0; r < r1; r++) {
@@ -968,4 +1021,14 @@ int r4j_conv_backward(int64_t handle, intptr_t x, intptr_t w, intptr_t dy, intpt
         return st;
     if (c->rdw) st = exec2(c->rdw, c->stream, D_ARG_SRC, c->dwi, D_ARG_DST, c->dwu);
     return st;
+}
+
+/* out = x + y over len floats (out may alias x or y), split over the team when large. */
+void r4j_add(intptr_t xp, intptr_t yp, intptr_t outp, int64_t len) {
+    const float *x = (const float *) xp, *y = (const float *) yp;
+    float *out = (float *) outp;
+#pragma omp parallel for simd schedule(static) if (len >= (1 << 16))
+    for (int64_t k = 0; k < len; k++) {
+        out[k] = x[k] + y[k];
+    }
 }

@@ -232,6 +232,20 @@ public final class NativeKernels {
     }
 
     /**
+     * {@code out = x + y} element-wise (same shape; {@code out} may be {@code x} or {@code y}), the float sum as
+     * libnd4j's {@code addi}. Returns false, doing nothing, where the native kernels do not apply.
+     */
+    public static boolean add(INDArray x, INDArray y, INDArray out) {
+        if (!supports(x, y, out)) {
+            return false;
+        }
+        requireShape("y", y, x.shape());
+        requireShape("out", out, x.shape());
+        r4j_add(address(x), address(y), address(out), x.length());
+        return true;
+    }
+
+    /**
      * Copies {@code src} into {@code dst} (same shape, not overlapping), on the OpenMP team when large. Returns
      * false, doing nothing, where the native kernels do not apply (then use {@code dst.assign(src)}).
      */
@@ -351,6 +365,8 @@ public final class NativeKernels {
     static native void r4j_zero(long a, long length);
 
     static native void r4j_copy(long src, long dst, long length);
+
+    static native void r4j_add(long x, long y, long out, long length);
 
     static native void r4j_zero_pad_forward(long x, long out, int n, int cIn, int h, int w, int cOut, int before,
                                             int stride, int hOut, int wOut);

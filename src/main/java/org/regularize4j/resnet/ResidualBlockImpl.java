@@ -272,7 +272,9 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
             dx = g;
         }
         if (!c.changesShape()) {
-            dx.addi(d);
+            if (!NativeKernels.add(dx, d, dx)) {
+                dx.addi(d);
+            }
         } else if (c.zeroPadShortcut()) {
             boolean accumulate = dx != null;
             if (dx == null) {

@@ -93,28 +93,35 @@ class DirectConvTest {
 
     @Test
     void channelsLastBatchNormMatchesNchw() {
+        // 24 channels: the generic loops; 32: 16 channels at a time
+        for (int c : new int[] {24, 32}) {
+            channelsLastBatchNormMatchesNchw(c);
+        }
+    }
+
+    private static void channelsLastBatchNormMatchesNchw(int c) {
         assumeTrue(NativeKernels.isUsable(), NativeKernels.status());
         Nd4j.getRandom().setSeed(9);
-        INDArray x = Nd4j.randn(DataType.FLOAT, 7, 24, 5, 6).muli(3).addi(2);
-        INDArray gamma = Nd4j.rand(DataType.FLOAT, 24).addi(0.5);
-        INDArray beta = Nd4j.randn(DataType.FLOAT, 24);
+        INDArray x = Nd4j.randn(DataType.FLOAT, 7, c, 5, 6).muli(3).addi(2);
+        INDArray gamma = Nd4j.rand(DataType.FLOAT, c).addi(0.5);
+        INDArray beta = Nd4j.randn(DataType.FLOAT, c);
         for (boolean relu : new boolean[] {false, true}) {
-            double[] m1 = new double[24], v1 = new double[24], m2 = new double[24], v2 = new double[24];
+            double[] m1 = new double[c], v1 = new double[c], m2 = new double[c], v2 = new double[c];
             INDArray y1 = x.ulike();
             FloatBatchNorm.forwardTraining(x, gamma, beta, 1e-5, relu, y1, m1, v1);
             INDArray xh = nhwc(x);
             INDArray y2 = xh.ulike();
             FloatBatchNorm.forwardTrainingNhwc(xh, gamma, beta, 1e-5, relu, y2, m2, v2);
-            for (int c = 0; c < 24; c++) {
-                assertEquals(m1[c], m2[c], 1e-5, "mean");
-                assertEquals(v1[c], v2[c], 1e-4, "var");
+            for (int ch = 0; ch < c; ch++) {
+                assertEquals(m1[ch], m2[ch], 1e-5, "mean");
+                assertEquals(v1[ch], v2[ch], 1e-4, "var");
             }
             assertClose(y1, NativeKernels.nchwView(y2), "y relu=" + relu);
             INDArray y3 = xh.ulike();
             FloatBatchNorm.normalizeNhwc(xh, m1, v1, gamma, beta, 1e-5, relu, y3);
             assertClose(y1, NativeKernels.nchwView(y3), "normalize relu=" + relu);
 
-            INDArray dy = Nd4j.randn(DataType.FLOAT, 7, 24, 5, 6);
+            INDArray dy = Nd4j.randn(DataType.FLOAT, 7, c, 5, 6);
             INDArray dx1 = x.ulike(), dg1 = gamma.ulike(), db1 = gamma.ulike();
             FloatBatchNorm.backward(x, y1, relu, dy, 1 / 0.7, m1, v1, gamma, 1e-5, dx1, dg1, db1);
             INDArray dx2 = xh.ulike(), dg2 = gamma.ulike(), db2 = gamma.ulike();
@@ -136,7 +143,7 @@ class DirectConvTest {
             assertClose(db1, db2, "dBeta per example");
         }
         INDArray xh = nhwc(x);
-        double[] m = new double[24];
+        double[] m = new double[c];
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FloatBatchNorm.backwardNhwc(xh,
                 xh, true, xh, 1.0, new float[3], m, m, gamma, 1e-5, xh.ulike(), gamma.ulike(), gamma.ulike()));
         assertEquals("exampleScales must have 7 values (examples), got 3", e.getMessage());

@@ -180,6 +180,26 @@ class NativeKernelsTest {
     }
 
     @Test
+    void addEqualsLibnd4jsAddiBitForBit() {
+        assertTrue(NativeKernels.isUsable(), NativeKernels.status());
+        for (int n : new int[] {7, 1 << 17}) {   // below and above the parallel threshold
+            INDArray x = Nd4j.randn(DataType.FLOAT, 3, n);
+            INDArray y = Nd4j.randn(DataType.FLOAT, 3, n);
+            INDArray expected = x.add(y);
+            INDArray out = x.ulike();
+            assertTrue(NativeKernels.add(x, y, out));
+            assertArrayEquals(expected.data().asFloat(), out.data().asFloat(), 0f);
+            assertTrue(NativeKernels.add(x, y, x));   // in place
+            assertArrayEquals(expected.data().asFloat(), x.data().asFloat(), 0f);
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> NativeKernels.add(
+                Nd4j.create(DataType.FLOAT, 4), Nd4j.create(DataType.FLOAT, 5), Nd4j.create(DataType.FLOAT, 4)));
+        assertTrue(e.getMessage().startsWith("y must have shape [4]"), e.getMessage());
+        assertFalse(NativeKernels.add(Nd4j.create(DataType.DOUBLE, 4), Nd4j.create(DataType.DOUBLE, 4),
+                Nd4j.create(DataType.DOUBLE, 4)), "double: not native");
+    }
+
+    @Test
     void mismatchedShapesAreRejectedBeforeTheNativeCall() {
         INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 4, 4);
         INDArray ones = Nd4j.ones(DataType.FLOAT, 3);
