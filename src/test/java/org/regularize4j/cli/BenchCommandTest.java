@@ -1,0 +1,45 @@
+package org.regularize4j.cli;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code bench --baseline}: the network without stochastic depth timed in the same process, and its ratio. */
+class BenchCommandTest {
+
+    @Test
+    void baselineReportsBothMediansAndTheirRatio() {
+        CliRun run = CliRun.of("bench", "--model", "resnet8", "--batch", "4", "--iters", "3", "--warmup", "1",
+                "--input", "3x8x8", "--drop-path", "0.5", "--drop-mode", "batch", "--baseline");
+        assertEquals(0, run.exitCode(), run.err());
+        String json = run.lastLine();
+        java.util.regex.Matcher ms = java.util.regex.Pattern.compile("\"ms_per_iter\": ([0-9.]+)").matcher(json);
+        java.util.regex.Matcher base = java.util.regex.Pattern.compile("\"baseline_ms_per_iter\": ([0-9.]+)").matcher(json);
+        java.util.regex.Matcher ratio = java.util.regex.Pattern.compile("\"ratio_to_baseline\": ([0-9.]+)").matcher(json);
+        assertTrue(ms.find() && base.find() && ratio.find(), json);
+        double expected = Double.parseDouble(ms.group(1)) / Double.parseDouble(base.group(1));
+        assertEquals(expected, Double.parseDouble(ratio.group(1)), 0.01 * expected, json);
+        assertTrue(run.out().contains("without stochastic depth (alternating)"), run.out());
+    }
+
+    @Test
+    void withoutBaselineTheFieldsAreNull() {
+        CliRun run = CliRun.of("bench", "--model", "resnet8", "--batch", "2", "--iters", "1", "--warmup", "0",
+                "--input", "3x8x8");
+        assertEquals(0, run.exitCode(), run.err());
+        assertTrue(run.lastLine().contains("\"baseline_ms_per_iter\": null, \"ratio_to_baseline\": null"),
+                run.lastLine());
+    }
+
+    @Test
+    void baselineNeedsStochasticDepthAndTraining() {
+        CliRun run = CliRun.of("bench", "--model", "resnet8", "--batch", "2", "--iters", "1", "--baseline");
+        assertEquals(2, run.exitCode());
+        assertTrue(run.err().contains("--baseline") && run.err().contains("--drop-path > 0"), run.err());
+        run = CliRun.of("bench", "--model", "resnet8", "--batch", "2", "--iters", "1", "--drop-path", "0.2",
+                "--inference", "--baseline");
+        assertEquals(2, run.exitCode());
+        assertTrue(run.err().contains("no --inference"), run.err());
+    }
+}
