@@ -270,7 +270,18 @@ public final class NativeKernels {
         if (a.rank() != 4) {
             return false;
         }
-        return NativeOps.isCContiguous(a.permute(0, 2, 3, 1));
+        // 'c' order of the dimensions (n, h, w, c), sizes of 1 ignored (as NativeOps.isCContiguous); no permute,
+        // which costs a native call
+        long[] shape = a.shape();
+        long[] stride = a.stride();
+        long expected = 1;
+        for (int d : new int[] {1, 3, 2, 0}) {
+            if (shape[d] != 1 && stride[d] != expected) {
+                return false;
+            }
+            expected *= shape[d];
+        }
+        return true;
     }
 
     /** The {@code [n, c, h, w]} view of a channels-last {@code [n, h, w, c]} array (no copy). */

@@ -159,6 +159,10 @@ class DirectConvTest {
         INDArray xh = nhwc(x);
         assertEquals(x.permute(0, 2, 3, 1), xh);
         assertTrue(NativeKernels.isNhwcView(NativeKernels.nchwView(xh)));
+        assertTrue(!NativeKernels.isNhwcView(x), "an NCHW array");
+        assertTrue(!NativeKernels.isNhwcView(xh), "[n, h, w, c] itself (its NCHW view is the channels-last one)");
+        assertTrue(NativeKernels.isNhwcView(Nd4j.create(DataType.FLOAT, 4, 1, 3, 3)), "one channel: both layouts");
+        assertTrue(!NativeKernels.isNhwcView(Nd4j.create(DataType.FLOAT, 4, 3, 3)), "rank 3");
         INDArray back = x.ulike();
         assertTrue(NativeKernels.transpose(xh, back, false, false));
         assertEquals(x, back);
