@@ -42,7 +42,10 @@ final class ConvBnUnit {
     private boolean javaKernel;     // whether the last forward pass used FloatBatchNorm
     private boolean channelsLast;   // whether the last training forward pass ran channels-last
     private long batchCount;
-    private DirectConv plan;        // channels-last convolution for the last input shape
+    // channels-last convolutions for the last input shapes, most recent first (training batches, the last partial
+    // batch of an epoch and evaluation batches differ; creating primitives costs milliseconds)
+    private final java.util.ArrayList<DirectConv> plans = new java.util.ArrayList<>();
+    private static final int MAX_PLANS = 4;
 
     ConvBnUnit(ConvBnSpec spec, double eps, double decay) {
         this.spec = spec;
@@ -211,14 +214,28 @@ final class ConvBnUnit {
     }
 
     private DirectConv plan(INDArray x) {
-        if (plan == null || !plan.fits(x.shape(), w.shape(), spec.stride(), spec.padding())) {
-            if (plan != null) {
-                plan.close();
+        for (int i = 0; i < plans.size(); i++) {
+            DirectConv p = plans.get(i);
+            if (p.fits(x.shape(), w.shape(), spec.stride(), spec.padding())) {
+                if (i > 0) {
+                    plans.remove(i);
+                    plans.add(0, p);
+                }
+                return p;
             }
-            plan = DirectConv.create((int) x.size(0), (int) x.size(3), (int) x.size(1), (int) x.size(2),
-                    spec.outChannels(), spec.kernel(), spec.stride(), spec.padding());
         }
-        return plan;
+        DirectConv p = DirectConv.create((int) x.size(0), (int) x.size(3), (int) x.size(1), (int) x.size(2),
+                spec.outChannels(), spec.kernel(), spec.stride(), spec.padding());
+        plans.add(0, p);
+        if (plans.size() > MAX_PLANS) {
+            plans.remove(plans.size() - 1).close();
+        }
+        return p;
+    }
+
+    /** How many channels-last convolution plans this unit holds (for tests). */
+    int planCount() {
+        return plans.size();
     }
 
     /**

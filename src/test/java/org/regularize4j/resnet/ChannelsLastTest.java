@@ -101,6 +101,27 @@ class ChannelsLastTest {
         }
     }
 
+    @Test
+    void keepsAPlanPerBatchSizeUpToFourAndStaysCorrect() {
+        assumeTrue(DirectConv.isUsable(), DirectConv.status());
+        ResNet r = ResNet.cifar(8).inputShape(3, 8, 8).numClasses(3).seed(2).updater(new Sgd(0.05));
+        ComputationGraph fast = r.build();
+        ComputationGraph ref = r.build();
+        ref.init(fast.params().dup(), true);
+        ConvBnUnit unit = ((ResidualBlockImpl) fast.getLayer("stage1.block1")).units().get(0);
+        int[] sizes = {6, 4, 6, 3, 5, 2, 6};
+        int[] plansAfter = {1, 2, 2, 3, 4, 4, 4};
+        for (int k = 0; k < sizes.length; k++) {
+            DataSet ds = data(sizes[k], 8, 10 + k);
+            DirectConv.setEnabled(true);
+            fast.fit(ds);
+            DirectConv.setEnabled(false);
+            ref.fit(ds);
+            assertEquals(plansAfter[k], unit.planCount(), "plans after batch " + sizes[k]);
+            assertClose(ref.params(), fast.params(), 1e-3, "parameters after batch of " + sizes[k]);
+        }
+    }
+
     private static void assertClose(INDArray expected, INDArray actual, double tol, String what) {
         double scale = expected.amaxNumber().doubleValue();
         double err = expected.sub(actual).amaxNumber().doubleValue() / scale;
