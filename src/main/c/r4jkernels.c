@@ -150,6 +150,34 @@ void r4j_bn_forward_train(intptr_t xp, intptr_t yp, int n, int c, int hw, intptr
 }
 
 /*
+ * The backward pass's per-channel coefficients from the per-thread sums sd (of g) and sx (of g (x - mean)) of nt
+ * threads: dx = k1 g + k2 x + k3, and dGamma, dBeta; count values per channel, output gradient times scale.
+ */
+static void bn_backward_coefficients(int c, int nt, const double *sd, const double *sx, double scale, double count,
+                                     const double *mean, const double *var, const float *gamma, double eps,
+                                     float *k1, float *k2, float *k3, double *dGamma, double *dBeta) {
+    for (int ch = 0; ch < c; ch++) {
+        double sumDy = 0, sumDyXc = 0;
+        for (int t = 0; t < nt; t++) {
+            sumDy += sd[(size_t) t * c + ch];
+            sumDyXc += sx[(size_t) t * c + ch];
+        }
+        sumDy *= scale;
+        sumDyXc *= scale;
+        double invStd = 1.0 / sqrt(var[ch] + eps);
+        double sumDyXhat = sumDyXc * invStd;
+        /* dx = g invStd (dy - mean(dy) - xhat mean(dy xhat)),  xhat = (x - mean) invStd */
+        double a = gamma[ch] * invStd;
+        double b = -a * invStd * sumDyXhat / count;
+        k1[ch] = (float) (a * scale);
+        k2[ch] = (float) b;
+        k3[ch] = (float) (-a * sumDy / count - b * mean[ch]);
+        dGamma[ch] = sumDyXhat;
+        dBeta[ch] = sumDy;
+    }
+}
+
+/*
  * Training backward from scale * dy (the multiplier folded into the per-channel sums and coefficients, so
  * that a scaled output gradient needs no pass of its own). With relu, y is the forward output and the
  * gradient passes where y > 0. Writes dx (float32, may not alias x, y or dy), dGamma and dBeta (double [c]).
@@ -202,26 +230,7 @@ void r4j_bn_backward(intptr_t xp, intptr_t yp, int relu, intptr_t dyp, double sc
             }
         }
     }
-    double count = (double) n * hw;
-    for (int ch = 0; ch < c; ch++) {
-        double sumDy = 0, sumDyXc = 0;
-        for (int t = 0; t < nt; t++) {
-            sumDy += sd[(size_t) t * c + ch];
-            sumDyXc += sx[(size_t) t * c + ch];
-        }
-        sumDy *= scale;
-        sumDyXc *= scale;
-        double invStd = 1.0 / sqrt(var[ch] + eps);
-        double sumDyXhat = sumDyXc * invStd;
-        /* dx = g invStd (dy - mean(dy) - xhat mean(dy xhat)),  xhat = (x - mean) invStd */
-        double a = gamma[ch] * invStd;
-        double b = -a * invStd * sumDyXhat / count;
-        k1[ch] = (float) (a * scale);
-        k2[ch] = (float) b;
-        k3[ch] = (float) (-a * sumDy / count - b * mean[ch]);
-        dGamma[ch] = sumDyXhat;
-        dBeta[ch] = sumDy;
-    }
+    bn_backward_coefficients(c, nt, sd, sx, scale, (double) n * hw, mean, var, gamma, eps, k1, k2, k3, dGamma, dBeta);
     /* pass 2: dx = k1 g + k2 x + k3 */
     const float *g = relu ? dx : dy;
 #pragma omp parallel
@@ -609,25 +618,7 @@ void r4j_bn_backward_nhwc(intptr_t xp, intptr_t yp, int relu, intptr_t dyp, doub
         free(s0);
         free(t0);
     }
-    double count = (double) rows;
-    for (int ch = 0; ch < c; ch++) {
-        double sumDy = 0, sumDyXc = 0;
-        for (int t = 0; t < nt; t++) {
-            sumDy += sd[(size_t) t * c + ch];
-            sumDyXc += sx[(size_t) t * c + ch];
-        }
-        sumDy *= scale;
-        sumDyXc *= scale;
-        double invStd = 1.0 / sqrt(var[ch] + eps);
-        double sumDyXhat = sumDyXc * invStd;
-        double a = gamma[ch] * invStd;
-        double b = -a * invStd * sumDyXhat / count;
-        k1[ch] = (float) (a * scale);
-        k2[ch] = (float) b;
-        k3[ch] = (float) (-a * sumDy / count - b * mean[ch]);
-        dGamma[ch] = sumDyXhat;
-        dBeta[ch] = sumDy;
-    }
+    bn_backward_coefficients(c, nt, sd, sx, scale, (double) rows, mean, var, gamma, eps, k1, k2, k3, dGamma, dBeta);
     const float *g = relu ? dx : dy;
 #pragma omp parallel
     {

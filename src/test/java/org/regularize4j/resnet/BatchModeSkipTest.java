@@ -21,7 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** BATCH-mode stochastic depth in the builder's blocks: a dropped block does no work at all. */
 class BatchModeSkipTest {
 
-    private static DataSet data(int mb, int c, int hw, long seed) {
+    /** Random inputs in [0, 1) and one-hot labels cycling over 3 classes. */
+    static DataSet data(int mb, int c, int hw, long seed) {
         Nd4j.getRandom().setSeed(seed);
         INDArray x = Nd4j.rand(DataType.FLOAT, mb, c, hw, hw);
         INDArray y = Nd4j.zeros(DataType.FLOAT, mb, 3);

@@ -4,10 +4,8 @@ import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.regularize4j.backend.DirectConv;
 import org.regularize4j.depth.DepthSchedule;
@@ -34,13 +32,7 @@ class ChannelsLastTest {
     }
 
     private static DataSet data(int mb, int hw, long seed) {
-        Nd4j.getRandom().setSeed(seed);
-        INDArray x = Nd4j.rand(DataType.FLOAT, mb, 3, hw, hw);
-        INDArray y = Nd4j.zeros(DataType.FLOAT, mb, 3);
-        for (int i = 0; i < mb; i++) {
-            y.putScalar(i, i % 3, 1.0);
-        }
-        return new DataSet(x, y);
+        return BatchModeSkipTest.data(mb, 3, hw, seed);
     }
 
     @Test
