@@ -113,6 +113,25 @@ void r4j_bn_normalize(intptr_t xp, intptr_t yp, int n, int c, int hw, intptr_t g
 }
 
 /*
+ * Batch mean and biased variance (double [c]) from nt threads' per-channel sums s of (x - shift) and q of
+ * (x - shift)^2 over count values per channel.
+ */
+static void moments_finish(int c, int nt, const double *s, const double *q, double count, const float *shift,
+                           double *mean, double *var) {
+    for (int ch = 0; ch < c; ch++) {
+        double st = 0, qt = 0;
+        for (int t = 0; t < nt; t++) {
+            st += s[(size_t) t * c + ch];
+            qt += q[(size_t) t * c + ch];
+        }
+        double m = st / count;
+        mean[ch] = shift[ch] + m;
+        double v = qt / count - m * m;
+        var[ch] = v > 0 ? v : 0;
+    }
+}
+
+/*
  * Training forward: per-channel batch mean and biased variance into mean/var (double [c]), then the
  * normalization of r4j_bn_normalize. Sums are shifted by each channel's first value.
  */
@@ -131,18 +150,7 @@ void r4j_bn_forward_train(intptr_t xp, intptr_t yp, int n, int c, int hw, intptr
         range(n, t, omp_get_num_threads(), &from, &to);
         moments(x, from, to, c, hw, shiftx, s + (size_t) t * c, q + (size_t) t * c);
     }
-    double count = (double) n * hw;
-    for (int ch = 0; ch < c; ch++) {
-        double st = 0, qt = 0;
-        for (int t = 0; t < nt; t++) {
-            st += s[(size_t) t * c + ch];
-            qt += q[(size_t) t * c + ch];
-        }
-        double m = st / count;
-        mean[ch] = shiftx[ch] + m;
-        double v = qt / count - m * m;
-        var[ch] = v > 0 ? v : 0;
-    }
+    moments_finish(c, nt, s, q, (double) n * hw, shiftx, mean, var);
     free(s);
     free(q);
     free(shiftx);
@@ -494,18 +502,7 @@ void r4j_bn_forward_train_nhwc(intptr_t xp, intptr_t yp, int64_t rows, int c, in
         free(s0);
         free(q0);
     }
-    double count = (double) rows;
-    for (int ch = 0; ch < c; ch++) {
-        double sum = 0, sq = 0;
-        for (int t = 0; t < nt; t++) {
-            sum += s[(size_t) t * c + ch];
-            sq += q[(size_t) t * c + ch];
-        }
-        double m = sum / count;
-        mean[ch] = shiftx[ch] + m;
-        double v = sq / count - m * m;
-        var[ch] = v > 0 ? v : 0;
-    }
+    moments_finish(c, nt, s, q, (double) rows, shiftx, mean, var);
     free(s);
     free(q);
     r4j_bn_normalize_nhwc(xp, yp, rows, c, gammap, betap, eps, relu, mean, var);
