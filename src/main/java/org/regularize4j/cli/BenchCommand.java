@@ -87,11 +87,11 @@ final class BenchCommand implements Callable<Integer> {
         ResNet builder = Models.resnet(model).inputShape(shape[0], shape[1], shape[2]).numClasses(classes)
                 .shortcut(parseShortcut(shortcut)).seed(seed).regularization(parsePolicy(policy, weightDecay))
                 .stochasticDepth(Models.schedule(schedule, dropPath), mode);
-        ComputationGraph net = builder.build();
         if (baseline && (inference || dropPath == 0)) {
             throw new IllegalArgumentException("--baseline compares training with stochastic depth to training"
                     + " without it: it needs --drop-path > 0 and no --inference");
         }
+        ComputationGraph net = builder.build();
         ComputationGraph base = baseline ? builder.stochasticDepth(Models.schedule(schedule, 0), mode).build() : null;
         System.out.println("backend: " + NativeBackend.current().describe());
         System.out.printf(Locale.ROOT, "%s: %,d parameters, batch %d, input %s, drop-path %s (%s, %s), %s%n",

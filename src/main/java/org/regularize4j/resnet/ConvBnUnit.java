@@ -252,7 +252,6 @@ final class ConvBnUnit {
         INDArray out = mgr.createUninitialized(outType, dt, shape, 'c');
         if (training) {
             channelsLast = true;
-            javaKernel = true;
             batchCount = shape[0] * shape[1] * shape[2];
             ensureBatchStats(dt);
             FloatBatchNorm.forwardTrainingNhwc(conv, gamma, beta, eps, spec.relu(), out, meanValues, varValues);

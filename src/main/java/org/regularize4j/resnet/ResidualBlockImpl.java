@@ -36,9 +36,8 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
     private int workerIndex;        // worker of a data-parallel run (ROW decisions only); 0 unless set
     private boolean inputChecked;   // inputFromRelu verified on a skipped pass
     private boolean passedThrough;  // the last forward pass returned its input (skipped identity block)
-    private boolean channelsLast;   // the last training forward pass ran channels-last (NHWC inside)
+    private boolean channelsLast;   // the last forward pass ran channels-last (NHWC inside; kept after clear())
     private long[] innerInputShape; // the input's shape as the units saw it (NHWC when channelsLast)
-    private boolean lastChannelsLast; // channelsLast of the last forward pass (kept after clear())
 
     public ResidualBlockImpl(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -69,7 +68,7 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
      * ({@link org.regularize4j.backend.DirectConv}), the output a [n, c, h, w] view of an NHWC array. False for a skipped identity block.
      */
     public boolean wasChannelsLast() {
-        return lastChannelsLast;
+        return channelsLast;
     }
 
     /** How many forward passes computed the branch since this layer was created. */
@@ -97,7 +96,6 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
             checkReluInput(x);
             output = null;
             channelsLast = false;
-            lastChannelsLast = false;
             return mgr.leverageTo(ArrayType.ACTIVATIONS, x);
         }
         // channels-last: the units read and write [n, h, w, c] arrays; DL4J sees [n, c, h, w] views of them
@@ -122,7 +120,6 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         }
         output = training ? out : null;
         channelsLast = nhwc;
-        lastChannelsLast = nhwc;
         innerInputShape = x.shape();
         return nhwc ? NativeKernels.nchwView(out) : out;
     }
@@ -306,6 +303,5 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         super.clear();
         output = null;
         passedThrough = false;
-        channelsLast = false;
     }
 }
