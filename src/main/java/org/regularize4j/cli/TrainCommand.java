@@ -19,6 +19,7 @@ import org.regularize4j.penalty.ParamKind;
 import org.regularize4j.penalty.RegularizationPolicy;
 import org.regularize4j.penalty.Selector;
 import org.regularize4j.penalty.TorchOptimizer;
+import org.regularize4j.resnet.InitPreset;
 import org.regularize4j.resnet.ResNet;
 import org.regularize4j.util.Checks;
 import org.slf4j.Logger;
@@ -101,6 +102,14 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--schedule", defaultValue = "linear",
             description = "Stochastic-depth schedule: linear, efficientnet or linspace. Default: ${DEFAULT-VALUE}")
     String schedule;
+    @Option(names = "--shortcut", defaultValue = "a",
+            description = "Shortcut of the blocks that change shape (CIFAR-style models): a (zero-padded identity, He et"
+                    + " al.) or b (1x1 convolution + batch norm, torchvision). Default: ${DEFAULT-VALUE}")
+    String shortcut;
+    @Option(names = "--init", defaultValue = "he",
+            description = "Initial weights: pytorch (PyTorch's defaults: U(+-1/sqrt(fanIn)) for convolutions and the"
+                    + " classifier) or he (He-normal convolutions, Xavier classifier). Default: ${DEFAULT-VALUE}")
+    String init;
     @Option(names = "--policy", defaultValue = "standard",
             description = "standard (--weight-decay and --l1 on weights; biases and norm parameters exempt) or none"
                     + " (no penalty). Default: ${DEFAULT-VALUE}")
@@ -133,6 +142,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--stop-after", description = "Stop after this many epochs of this invocation (a later --resume"
             + " continues), >= 1.")
     Integer stopAfter;
+
+    /** What a run saved before an option existed ran with. */
+    private static final Map<String, String> LEGACY_SETTINGS = Map.of("shortcut", "a", "init", "he");
 
     /** Options that may differ from the saved settings on --resume. */
     private static final Set<String> RUN_CONTROL = Set.of("--resume", "--out", "--stop-after", "--help", "--version");
@@ -183,9 +195,12 @@ final class TrainCommand implements Callable<Integer> {
         ResNet builder = Models.resnet(model).inputShape(1, FashionMnist.SIDE, FashionMnist.SIDE)
                 .numClasses(FashionMnist.NUM_CLASSES).seed(seed).updater(optimizer.updater())
                 .stochasticDepth(Models.schedule(schedule, dropPath), BenchCommand.parseMode(dropMode))
+                .weightInit(parseInit(init))
                 .regularization(regularization);
         if (builder.name().endsWith("-imagenet")) {
             builder.smallInputStem(true);
+        } else {
+            builder.shortcut(BenchCommand.parseShortcut(shortcut));
         }
 
         ComputationGraph net;
@@ -326,6 +341,8 @@ final class TrainCommand implements Callable<Integer> {
                 .put("drop_path", dropPath)
                 .put("drop_mode", dropMode)
                 .put("schedule", schedule)
+                .put("shortcut", builder.name().endsWith("-imagenet") ? "b" : shortcut)
+                .put("init", init)
                 .put("policy", policy)
                 .put("weight_decay", policy.equals("none") ? 0.0 : weightDecay)
                 .put("l1", l1)
@@ -357,6 +374,8 @@ final class TrainCommand implements Callable<Integer> {
         Checks.probability("--drop-path", dropPath);
         dropMode = oneOf("--drop-mode", dropMode, "row", "batch");
         schedule = oneOf("--schedule", schedule, "linear", "efficientnet", "linspace");
+        shortcut = oneOf("--shortcut", shortcut, "a", "b");
+        init = oneOf("--init", init, "pytorch", "he");
         policy = oneOf("--policy", policy, "standard", "none");
         boolean decayGiven = weightDecay != null;
         if (weightDecay == null) {
@@ -389,6 +408,8 @@ final class TrainCommand implements Callable<Integer> {
         s.put("drop-path", Double.toString(dropPath));
         s.put("drop-mode", dropMode);
         s.put("schedule", schedule);
+        s.put("shortcut", shortcut);
+        s.put("init", init);
         s.put("policy", policy);
         s.put("weight-decay", Double.toString(weightDecay));
         s.put("l1", Double.toString(l1));
@@ -401,6 +422,10 @@ final class TrainCommand implements Callable<Integer> {
 
     /** The saved settings, after checking that every option given now agrees with them. */
     private Map<String, String> resumedSettings(Map<String, String> now, Map<String, String> saved) {
+        saved = new LinkedHashMap<>(saved);
+        for (Map.Entry<String, String> e : LEGACY_SETTINGS.entrySet()) {
+            saved.putIfAbsent(e.getKey(), e.getValue());   // runs saved before the option existed
+        }
         for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
             String name = o.longestName();
             if (RUN_CONTROL.contains(name)) {
@@ -431,6 +456,8 @@ final class TrainCommand implements Callable<Integer> {
         dropPath = Double.parseDouble(s.get("drop-path"));
         dropMode = s.get("drop-mode");
         schedule = s.get("schedule");
+        shortcut = s.get("shortcut");
+        init = s.get("init");
         policy = s.get("policy");
         weightDecay = Double.parseDouble(s.get("weight-decay"));
         l1 = Double.parseDouble(s.get("l1"));
@@ -438,6 +465,17 @@ final class TrainCommand implements Callable<Integer> {
         data = s.get("data");
         trainPerClass = s.get("train-per-class").equals("all") ? null : Integer.valueOf(s.get("train-per-class"));
         augment = Boolean.parseBoolean(s.get("augment"));
+    }
+
+    static InitPreset parseInit(String text) {
+        switch (text.toLowerCase(Locale.ROOT)) {
+            case "pytorch":
+                return InitPreset.PYTORCH;
+            case "he":
+                return InitPreset.HE;
+            default:
+                throw new IllegalArgumentException("--init must be pytorch or he, got " + text);
+        }
     }
 
     private RegularizationPolicy policy(TorchOptimizer optimizer) {

@@ -10,9 +10,11 @@ import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
 import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
+import org.deeplearning4j.nn.weights.IWeightInit;
 import org.deeplearning4j.nn.weights.WeightInit;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Nesterovs;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
@@ -79,6 +81,12 @@ public final class ResNet {
     private long seed = 42;
     private DataType dataType = DataType.FLOAT;
     private WorkspaceMode workspaceMode = WorkspaceMode.ENABLED;
+    private InitPreset initPreset = InitPreset.HE;
+    private IWeightInit convInit = WeightInit.RELU.getWeightInitFunction();
+    private IWeightInit classifierInit = WeightInit.XAVIER.getWeightInitFunction();
+    private boolean uniformClassifierBias;
+    private double bnMomentum = 0.1;
+    private double bnEps = 1e-5;
 
     private ResNet(String family, int depth, int[] blocksPerStage, int[] stageWidths, BlockType blockType,
                    long c, long h, long w, int numClasses, ShortcutType shortcut) {
@@ -225,6 +233,61 @@ public final class ResNet {
         return this;
     }
 
+    /**
+     * The initial weights by preset: {@link InitPreset#HE} (default) or {@link InitPreset#PYTORCH} (PyTorch's
+     * defaults, classifier bias included). Replaces earlier {@link #weightInit(IWeightInit, IWeightInit)} calls.
+     */
+    public ResNet weightInit(InitPreset preset) {
+        this.initPreset = Checks.notNull("preset", preset);
+        if (preset == InitPreset.PYTORCH) {
+            convInit = WeightInit.UNIFORM.getWeightInitFunction();
+            classifierInit = WeightInit.UNIFORM.getWeightInitFunction();
+            uniformClassifierBias = true;
+        } else {
+            convInit = WeightInit.RELU.getWeightInitFunction();
+            classifierInit = WeightInit.XAVIER.getWeightInitFunction();
+            uniformClassifierBias = false;
+        }
+        return this;
+    }
+
+    /** The initial weights per kind: every convolution (stem, blocks, projections), and the classifier; zero bias. */
+    public ResNet weightInit(WeightInit conv, WeightInit classifier) {
+        return weightInit(Checks.notNull("conv", conv).getWeightInitFunction(),
+                Checks.notNull("classifier", classifier).getWeightInitFunction());
+    }
+
+    /** {@link #weightInit(WeightInit, WeightInit)} with any DL4J weight init function; zero classifier bias. */
+    public ResNet weightInit(IWeightInit conv, IWeightInit classifier) {
+        this.convInit = Checks.notNull("conv", conv);
+        this.classifierInit = Checks.notNull("classifier", classifier);
+        this.initPreset = null;
+        this.uniformClassifierBias = false;
+        return this;
+    }
+
+    /** The preset of the last {@link #weightInit(InitPreset)}, or null after a per-kind setting. */
+    public InitPreset initPreset() {
+        return initPreset;
+    }
+
+    /**
+     * Batch-norm settings of every unit, in PyTorch's terms: running statistics
+     * {@code r ← (1 − momentum)·r + momentum·batch} (unbiased batch variance), {@code momentum} in (0, 1], and
+     * {@code eps} > 0 in {@code (x − mean)/√(var + eps)}. Default 0.1 and 1e-5, PyTorch's (Keras: 0.01, 1e-3).
+     */
+    public ResNet batchNorm(double momentum, double eps) {
+        if (!(momentum > 0 && momentum <= 1)) {
+            throw new IllegalArgumentException("momentum must be in (0, 1], got " + momentum);
+        }
+        if (!(eps > 0) || Double.isInfinite(eps)) {
+            throw new IllegalArgumentException("eps must be finite and > 0, got " + eps);
+        }
+        this.bnMomentum = momentum;
+        this.bnEps = eps;
+        return this;
+    }
+
     /** DL4J workspace mode for training and inference (default ENABLED). */
     public ResNet workspaceMode(WorkspaceMode workspaceMode) {
         this.workspaceMode = Checks.notNull("workspaceMode", workspaceMode);
@@ -285,7 +348,7 @@ public final class ResNet {
         boolean bigStem = family.equals("imagenet") && !smallInputStem;
         int stemWidth = scale(bigStem || family.equals("imagenet") ? 64 : 16);
         g.addLayer("stem", new ConvBnLayer.Builder().nOut(stemWidth).kernelSize(bigStem ? 7 : 3)
-                .stride(bigStem ? 2 : 1).weightInit(WeightInit.RELU).build(), "in");
+                .stride(bigStem ? 2 : 1).weightInit(convInit).bnDecay(1 - bnMomentum).bnEps(bnEps).build(), "in");
         String previous = "stem";
         if (bigStem) {
             g.addLayer("stem.pool", new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(3, 3).stride(2, 2)
@@ -309,7 +372,9 @@ public final class ResNet {
                         .dropMode(dropMode)
                         .scaling(scaling)
                         .inputFromRelu(true)
-                        .weightInit(WeightInit.RELU)
+                        .weightInit(convInit)
+                        .bnDecay(1 - bnMomentum)
+                        .bnEps(bnEps)
                         .build(), previous);
                 previous = name;
                 blockIndex++;
@@ -318,7 +383,7 @@ public final class ResNet {
         ComputationGraphConfiguration conf = g
                 .addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), previous)
                 .addLayer("fc", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(numClasses)
-                        .activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER).build(), "pool")
+                        .activation(Activation.SOFTMAX).weightInit(classifierInit).build(), "pool")
                 .setOutputs("fc")
                 .build();
         return policy.applyTo(conf);
@@ -326,11 +391,21 @@ public final class ResNet {
 
     /**
      * An initialized network, with {@link FlatGradientUpdater} as its updater (DL4J's updates without DL4J
-     * M2.1's per-parameter views in every step).
+     * M2.1's per-parameter views in every step). Under {@link InitPreset#PYTORCH} the classifier bias is drawn
+     * here, U(−1/√fanIn, 1/√fanIn) from the seed (a DL4J configuration can only hold a constant bias: a network
+     * made from {@link #conf()} alone starts with a zero bias).
      */
     public ComputationGraph build() {
         ComputationGraph net = new ComputationGraph(conf());
         net.init();
+        if (uniformClassifierBias) {
+            INDArray bias = net.getParam("fc_b");
+            double bound = 1.0 / Math.sqrt(net.getParam("fc_W").size(0));
+            java.util.SplittableRandom rng = new java.util.SplittableRandom(seed ^ 0x5DEECE66DL);
+            for (long i = 0; i < bias.length(); i++) {
+                bias.putScalar(i, (2 * rng.nextDouble() - 1) * bound);
+            }
+        }
         return FlatGradientUpdater.install(net);
     }
 
