@@ -27,6 +27,9 @@ import org.nd4j.linalg.schedule.ExponentialSchedule;
 import org.nd4j.linalg.schedule.ScheduleType;
 import org.nd4j.linalg.schedule.StepSchedule;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
+import org.regularize4j.optim.TorchAdam;
+import org.regularize4j.optim.TorchOptimizer;
+import org.regularize4j.optim.TorchSgd;
 import org.regularize4j.testutil.SingleThreadedNd4j;
 
 import java.io.ByteArrayInputStream;
