@@ -236,8 +236,23 @@ class JavadocExamplesTest {
     }
 
     @Test
+    void orthogonalPenalty() {
+        RegularizationPolicy policy = RegularizationPolicy.standard(5e-4).toBuilder()
+                .alsoPenalize(Selector.layers("conv*").withKinds(ParamKind.WEIGHT),
+                        new OrthogonalPenalty(0.01, OrthogonalPenalty.Mode.ROWS))
+                .build();
+        Regularization dense = new OrthogonalPenalty(0.01, OrthogonalPenalty.Mode.COLUMNS).boundTo(new long[] {8, 4}, 'f');
+
+        OrthogonalPenalty.Mode filters = OrthogonalPenalty.Mode.ROWS;   // of a convolution kernel: its filters
+
+        assertEquals(filters, new OrthogonalPenalty(0.01, filters).getMode());
+        assertEquals(3, policy.getRules().size());
+        assertEquals(0.0, dense.score(Nd4j.concat(0, Nd4j.eye(4), Nd4j.zeros(4, 4)), 0, 0), 0.0);   // orthonormal columns
+    }
+
+    @Test
     void everyExampleIsCopiedHereVerbatim() throws IOException {
         JavadocExamples.assertCopiedVerbatim("src/main/java/org/regularize4j/penalty",
-                "src/test/java/org/regularize4j/penalty/JavadocExamplesTest.java", 23);
+                "src/test/java/org/regularize4j/penalty/JavadocExamplesTest.java", 24);
     }
 }
