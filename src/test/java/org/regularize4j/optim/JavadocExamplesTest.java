@@ -3,6 +3,7 @@ package org.regularize4j.optim;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
+import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -11,10 +12,13 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.GradientUpdater;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.schedule.ExponentialSchedule;
+import org.nd4j.linalg.schedule.ISchedule;
 import org.nd4j.linalg.schedule.ScheduleType;
 import org.nd4j.linalg.schedule.StepSchedule;
 import org.regularize4j.penalty.DecoupledWeightDecay;
+import org.regularize4j.resnet.ResNet;
 import org.regularize4j.testutil.JavadocExamples;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.util.List;
@@ -63,8 +67,27 @@ class JavadocExamplesTest {
     }
 
     @Test
+    void layerDecay() {
+        ComputationGraph net = ResNet.cifar(20).inputShape(1, 28, 28).numClasses(10)
+                .updater(new TorchSgd(0.01, 0.9, true)).build();
+        LayerDecay decay = LayerDecay.of(0.7);
+        decay.applyTo(net);   // stem: lr * 0.7^10, stage1.block1: lr * 0.7^9, ..., stage3.block3: lr * 0.7, fc: lr
+        LoggerFactory.getLogger("example").info("\n{}", decay.describe(net));
+
+        assertEquals(Math.pow(0.7, 10), LayerDecay.multipliersIn(net.getConfiguration()).get("stem"), 0.0);
+        assertEquals(0.7, LayerDecay.multipliersIn(net.getConfiguration()).get("stage3.block3"), 0.0);
+    }
+
+    @Test
+    void layerLrSchedule() {
+        ISchedule lr = new LayerLrSchedule(new TorchSgd(0.1, 0.9, true), 0.25);   // 0.025 at every step
+
+        assertEquals(0.025, lr.valueAt(100, 3), 1e-17);
+    }
+
+    @Test
     void everyExampleIsCopiedHereVerbatim() throws IOException {
         JavadocExamples.assertCopiedVerbatim("src/main/java/org/regularize4j/optim",
-                "src/test/java/org/regularize4j/optim/JavadocExamplesTest.java", 5);
+                "src/test/java/org/regularize4j/optim/JavadocExamplesTest.java", 7);
     }
 }
