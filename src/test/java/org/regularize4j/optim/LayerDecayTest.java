@@ -277,6 +277,14 @@ class LayerDecayTest {
         ComputationGraphConfiguration back = ComputationGraphConfiguration.fromJson(conf.toJson());
         assertEquals(conf, back);
         assertEquals(m, LayerDecay.multipliersIn(back));
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.io.ObjectOutputStream o = new java.io.ObjectOutputStream(bytes)) {
+            o.writeObject(conf);
+        }
+        try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
+                new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+            assertEquals(conf, in.readObject(), "Java serialization");
+        }
 
         ComputationGraph net = new ComputationGraph(conf);
         net.init();
