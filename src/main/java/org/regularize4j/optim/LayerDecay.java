@@ -125,16 +125,7 @@ public final class LayerDecay implements Serializable {
     // ------------------------------------------------------------------------------------------ depths
 
     /** One layer of a network, in topological order. */
-    private static final class Entry {
-        final String name;
-        final Layer layer;
-        final boolean output;
-
-        Entry(String name, Layer layer, boolean output) {
-            this.name = name;
-            this.layer = layer;
-            this.output = output;
-        }
+    private record Entry(String name, Layer layer, boolean output) {
     }
 
     /** Each layer with parameters and its depth, in topological order. */
@@ -175,9 +166,9 @@ public final class LayerDecay implements Serializable {
         }
         Map<String, Integer> depths = hasBlocks(layers) ? resnetDepths(layers) : topologicalDepths(layers);
         for (Map.Entry<String, Integer> o : overrides.entrySet()) {
-            if (all.stream().noneMatch(e -> e.name.equals(o.getKey()))) {
+            if (all.stream().noneMatch(e -> e.name().equals(o.getKey()))) {
                 List<String> names = new ArrayList<>();
-                all.forEach(e -> names.add(e.name));
+                all.forEach(e -> names.add(e.name()));
                 throw new IllegalArgumentException("LayerDecay override names layer '" + o.getKey() + "', but the"
                         + " network has no such layer; its layers are " + names);
             }
@@ -189,14 +180,14 @@ public final class LayerDecay implements Serializable {
     }
 
     private static boolean hasBlocks(List<Entry> layers) {
-        return layers.stream().anyMatch(e -> BLOCK.matcher(e.name).matches());
+        return layers.stream().anyMatch(e -> BLOCK.matcher(e.name()).matches());
     }
 
     /** Stem 0, blocks 1..B in (stage, block) order, head B + 1; others take the depth of the block before them. */
     private static Map<String, Integer> resnetDepths(List<Entry> layers) {
         List<int[]> keys = new ArrayList<>();
         for (Entry e : layers) {
-            Matcher m = BLOCK.matcher(e.name);
+            Matcher m = BLOCK.matcher(e.name());
             if (m.matches()) {
                 keys.add(new int[] {Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2))});
             }
@@ -208,18 +199,18 @@ public final class LayerDecay implements Serializable {
         }
         int lastBlock = -1;
         for (int i = 0; i < layers.size(); i++) {
-            if (blockDepth.containsKey(canonical(layers.get(i).name))) {
+            if (blockDepth.containsKey(canonical(layers.get(i).name()))) {
                 lastBlock = i;
             }
         }
         Map<String, Integer> out = new LinkedHashMap<>();
         int current = 0;
         for (int i = 0; i < layers.size(); i++) {
-            Integer d = blockDepth.get(canonical(layers.get(i).name));
+            Integer d = blockDepth.get(canonical(layers.get(i).name()));
             if (d != null) {
                 current = d;
             }
-            out.put(layers.get(i).name, d != null ? d : i > lastBlock ? keys.size() + 1 : current);
+            out.put(layers.get(i).name(), d != null ? d : i > lastBlock ? keys.size() + 1 : current);
         }
         return out;
     }
@@ -233,19 +224,19 @@ public final class LayerDecay implements Serializable {
     /** The other layers 0, 1, ... in topological order; the output layers one more. */
     private static Map<String, Integer> topologicalDepths(List<Entry> layers) {
         Map<String, Integer> out = new LinkedHashMap<>();
-        int trunk = (int) layers.stream().filter(e -> !e.output).count();
+        int trunk = (int) layers.stream().filter(e -> !e.output()).count();
         int next = 0;
         for (Entry e : layers) {
-            out.put(e.name, e.output ? trunk : next++);
+            out.put(e.name(), e.output() ? trunk : next++);
         }
         return out;
     }
 
     private static long numParams(Entry e) {
         try {
-            return e.layer.initializer().numParams(e.layer);
+            return e.layer().initializer().numParams(e.layer());
         } catch (RuntimeException ex) {
-            throw new IllegalStateException("LayerDecay cannot tell whether layer '" + e.name + "' has parameters ("
+            throw new IllegalStateException("LayerDecay cannot tell whether layer '" + e.name() + "' has parameters ("
                     + ex + "); apply it to the built configuration, where nIn is set", ex);
         }
     }
@@ -314,8 +305,8 @@ public final class LayerDecay implements Serializable {
     public ComputationGraphConfiguration applyTo(ComputationGraphConfiguration conf) {
         Map<String, Double> m = multipliers(conf);
         for (Entry e : layers(conf)) {
-            if (m.containsKey(e.name)) {
-                setMultiplier(e.name, e.layer, m.get(e.name));
+            if (m.containsKey(e.name())) {
+                setMultiplier(e.name(), e.layer(), m.get(e.name()));
             }
         }
         return conf;
@@ -325,8 +316,8 @@ public final class LayerDecay implements Serializable {
     public MultiLayerConfiguration applyTo(MultiLayerConfiguration conf) {
         Map<String, Double> m = multipliers(conf);
         for (Entry e : layers(conf)) {
-            if (m.containsKey(e.name)) {
-                setMultiplier(e.name, e.layer, m.get(e.name));
+            if (m.containsKey(e.name())) {
+                setMultiplier(e.name(), e.layer(), m.get(e.name()));
             }
         }
         return conf;
@@ -386,16 +377,12 @@ public final class LayerDecay implements Serializable {
     }
 
     private static void setMultiplier(String name, Layer layer, double multiplier) {
-        if (layer instanceof FrozenLayer || layer instanceof FrozenLayerWithBackprop) {
-            return;   // not trained
+        List<BaseLayer> trained = trained(layer);
+        if (trained == null) {
+            throw new IllegalArgumentException("LayerDecay cannot set the learning rate of layer '" + name + "' ("
+                    + layer.getClass().getSimpleName() + "): it is not a BaseLayer (nor a wrapper of one)");
         }
-        if (layer instanceof Bidirectional) {
-            setMultiplier(name, ((Bidirectional) layer).getFwd(), multiplier);
-            setMultiplier(name, ((Bidirectional) layer).getBwd(), multiplier);
-        } else if (layer instanceof BaseWrapperLayer) {
-            setMultiplier(name, ((BaseWrapperLayer) layer).getUnderlying(), multiplier);
-        } else if (layer instanceof BaseLayer) {
-            BaseLayer b = (BaseLayer) layer;
+        for (BaseLayer b : trained) {
             if (b.getIUpdater() == null) {
                 throw new IllegalStateException("layer '" + name + "' has no updater yet; apply LayerDecay to the"
                         + " built configuration");
@@ -404,11 +391,31 @@ public final class LayerDecay implements Serializable {
             if (b.getBiasUpdater() != null) {
                 b.setBiasUpdater(scaled(name, b.getBiasUpdater(), multiplier));
             }
-        } else {
-            throw new IllegalArgumentException("LayerDecay cannot set the learning rate of layer '" + name + "' ("
-                    + layer.getClass().getSimpleName() + "): it is not a BaseLayer (nor a wrapper of one); give it"
-                    + " a depth with withDepth only if it has no parameters");
         }
+    }
+
+    /**
+     * The BaseLayers that a layer configuration trains, through wrappers (Bidirectional: both); none for a frozen
+     * layer; null for a layer that is none of these.
+     */
+    private static List<BaseLayer> trained(Layer layer) {
+        if (layer instanceof FrozenLayer || layer instanceof FrozenLayerWithBackprop) {
+            return List.of();
+        }
+        if (layer instanceof Bidirectional) {
+            List<BaseLayer> fwd = trained(((Bidirectional) layer).getFwd());
+            List<BaseLayer> bwd = trained(((Bidirectional) layer).getBwd());
+            if (fwd == null || bwd == null) {
+                return null;
+            }
+            List<BaseLayer> both = new ArrayList<>(fwd);
+            both.addAll(bwd);
+            return both;
+        }
+        if (layer instanceof BaseWrapperLayer) {
+            return trained(((BaseWrapperLayer) layer).getUnderlying());
+        }
+        return layer instanceof BaseLayer ? List.of((BaseLayer) layer) : null;
     }
 
     /** A copy of the layer's original updater with its rate times {@code multiplier}. */
@@ -468,9 +475,9 @@ public final class LayerDecay implements Serializable {
         Map<String, Double> out = new LinkedHashMap<>();
         for (Entry e : layers) {
             if (numParams(e) > 0) {
-                IUpdater u = updaterOf(e.layer);
+                IUpdater u = updaterOf(e.layer());
                 ISchedule s = u == null || u instanceof NoOp || !u.hasLearningRate() ? null : schedule(u);
-                out.put(e.name, s instanceof LayerLrSchedule ? ((LayerLrSchedule) s).getMultiplier() : 1.0);
+                out.put(e.name(), s instanceof LayerLrSchedule ? ((LayerLrSchedule) s).getMultiplier() : 1.0);
             }
         }
         return out;
@@ -478,16 +485,8 @@ public final class LayerDecay implements Serializable {
 
     /** The weight updater of a layer (through wrappers), or null (frozen, or no BaseLayer). */
     private static IUpdater updaterOf(Layer layer) {
-        if (layer instanceof FrozenLayer || layer instanceof FrozenLayerWithBackprop) {
-            return null;
-        }
-        if (layer instanceof Bidirectional) {
-            return updaterOf(((Bidirectional) layer).getFwd());
-        }
-        if (layer instanceof BaseWrapperLayer) {
-            return updaterOf(((BaseWrapperLayer) layer).getUnderlying());
-        }
-        return layer instanceof BaseLayer ? ((BaseLayer) layer).getIUpdater() : null;
+        List<BaseLayer> trained = trained(layer);
+        return trained == null || trained.isEmpty() ? null : trained.get(0).getIUpdater();
     }
 
     /** The table of {@link #describe(Model)} for a configuration. */
@@ -523,14 +522,14 @@ public final class LayerDecay implements Serializable {
         sb.append(String.format(Locale.ROOT, "%-" + nameWidth + "s  %-22s  %5s  %10s  %12s%n", "layer", "type",
                 "depth", "multiplier", "lr (step 0)"));
         for (Entry e : layers) {
-            if (!depths.containsKey(e.name)) {
+            if (!depths.containsKey(e.name())) {
                 continue;
             }
-            IUpdater u = updaterOf(e.layer);
+            IUpdater u = updaterOf(e.layer());
             String lr = u == null || u instanceof NoOp ? "frozen" : !u.hasLearningRate() ? "-" : String.format(
-                    Locale.ROOT, "%.4g", m.get(e.name) * original(u).getLearningRate(0, 0));
-            sb.append(String.format(Locale.ROOT, "%-" + nameWidth + "s  %-22s  %5d  %10.4g  %12s%n", e.name,
-                    e.layer.getClass().getSimpleName(), depths.get(e.name), m.get(e.name), lr));
+                    Locale.ROOT, "%.4g", m.get(e.name()) * original(u).getLearningRate(0, 0));
+            sb.append(String.format(Locale.ROOT, "%-" + nameWidth + "s  %-22s  %5d  %10.4g  %12s%n", e.name(),
+                    e.layer().getClass().getSimpleName(), depths.get(e.name()), m.get(e.name()), lr));
         }
         return sb.toString();
     }

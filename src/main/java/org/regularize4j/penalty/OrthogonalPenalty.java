@@ -237,10 +237,10 @@ public final class OrthogonalPenalty implements Regularization {
         Normalized u = normalized(oriented(m));
         double c = f * 0.5 / u.numPairs();
         // d/dU Σ_{i≠j} |u_i·u_j| = 2 S U, with S = sign(P) off the diagonal and 0 on it (P is symmetric)
-        INDArray dU = u.signs().mmul(u.u).muli(2 * c);
+        INDArray dU = u.signs().mmul(u.u()).muli(2 * c);
         // through the normalization: dx_i = (du_i − u_i (u_i·du_i)) / ‖x_i‖, or du_i / ε where the norm was clamped
-        INDArray along = u.u.mul(dU).sum(1).muli(u.unclamped).reshape(u.n(), 1);
-        INDArray dX = dU.subi(u.u.mulColumnVector(along)).muliColumnVector(u.invNorm.reshape(u.n(), 1));
+        INDArray along = u.u().mul(dU).sum(1).muli(u.unclamped()).reshape(u.n(), 1);
+        INDArray dX = dU.subi(u.u().mulColumnVector(along)).muliColumnVector(u.invNorm().reshape(u.n(), 1));
         return mode == Mode.ROWS ? dX : dX.transpose();
     }
 
@@ -257,21 +257,12 @@ public final class OrthogonalPenalty implements Regularization {
             invNorm.putScalar(i, clamped ? 1.0 / EPSILON : inv);
             unclamped.putScalar(i, clamped ? 0.0 : 1.0);
         }
-        return new Normalized(x.muliColumnVector(invNorm.reshape(n, 1)), invNorm, unclamped);
+        INDArray u = x.muliColumnVector(invNorm.reshape(n, 1));
+        return new Normalized(u, invNorm, unclamped, u.mmul(u.transpose()));
     }
 
-    private static final class Normalized {
-        final INDArray u;
-        final INDArray invNorm;
-        final INDArray unclamped;
-        private INDArray gram;
-
-        Normalized(INDArray u, INDArray invNorm, INDArray unclamped) {
-            this.u = u;
-            this.invNorm = invNorm;
-            this.unclamped = unclamped;
-        }
-
+    /** Rows {@code u} normalized as Keras does, their Gram matrix, and what the gradient needs. */
+    private record Normalized(INDArray u, INDArray invNorm, INDArray unclamped, INDArray gram) {
         long n() {
             return u.size(0);
         }
@@ -281,16 +272,9 @@ public final class OrthogonalPenalty implements Regularization {
             return n * (n - 1.0) / 2.0;
         }
 
-        INDArray gram() {
-            if (gram == null) {
-                gram = u.mmul(u.transpose());
-            }
-            return gram;
-        }
-
         /** sign(P) with a zero diagonal. */
         INDArray signs() {
-            INDArray s = Transforms.sign(gram(), true);
+            INDArray s = Transforms.sign(gram, true);
             for (long i = 0; i < n(); i++) {
                 s.putScalar(i, i, 0.0);
             }
@@ -298,7 +282,7 @@ public final class OrthogonalPenalty implements Regularization {
         }
 
         double offDiagonalAbsSum() {
-            return signs().mul(gram()).sumNumber().doubleValue();
+            return signs().mul(gram).sumNumber().doubleValue();
         }
     }
 

@@ -25,11 +25,7 @@ import org.regularize4j.testutil.SingleThreadedNd4j;
 
 import java.io.File;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Paths;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -99,16 +95,7 @@ class FineTuningDocsTest {
 
     @Test
     void everyDocsBlockIsCopiedHereVerbatim() throws IOException {
-        String doc = Files.readString(Paths.get("docs/fine-tuning.md"));
-        String self = JavadocExamples.normalize(Files.readString(
-                Paths.get("src/test/java/org/regularize4j/optim/FineTuningDocsTest.java")));
-        Matcher m = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL).matcher(doc);
-        int blocks = 0;
-        while (m.find()) {
-            assertTrue(self.contains(JavadocExamples.normalize(m.group(1))), "docs example not copied verbatim:\n"
-                    + m.group(1));
-            blocks++;
-        }
-        assertEquals(2, blocks);
+        assertEquals(2, JavadocExamples.assertDocBlocksCopiedVerbatim("docs/fine-tuning.md", 2,
+                "src/test/java/org/regularize4j/optim/FineTuningDocsTest.java"));
     }
 }

@@ -1,6 +1,5 @@
 package org.regularize4j.penalty;
 
-import org.deeplearning4j.gradientcheck.GradientCheckUtil;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.distribution.NormalDistribution;
@@ -32,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * OrthogonalPenalty against a hand computation of Keras's formula (both modes, dense and convolution layouts, a zero
  * row), its gradient against finite differences (directly through DL4J's flat views in both memory orders, and with
- * DL4J's gradient check on a dense and a convolutional network), and a policy that places it on chosen layers.
+ * DL4J's gradient check, {@link PenaltyGradientCheckTest}'s settings, on a dense and a convolutional network), and a policy that places it on chosen layers.
  */
 @ExtendWith({DoublePrecision.class, SingleThreadedNd4j.class})
 class OrthogonalPenaltyTest {
@@ -140,11 +139,6 @@ class OrthogonalPenaltyTest {
         assertEquals(p.score(param, 0, 0), p.score(flat, 0, 0), 1e-15);
     }
 
-    private static boolean gradientCheck(MultiLayerNetwork net, DataSet ds) {
-        return GradientCheckUtil.checkGradients(new GradientCheckUtil.MLNConfig().net(net).input(ds.getFeatures())
-                .labels(ds.getLabels()).epsilon(1e-6).maxRelError(1e-5).minAbsoluteError(1e-9));
-    }
-
     @Test
     void gradientCheckDenseNetwork() {
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(11).dataType(DataType.DOUBLE)
@@ -161,7 +155,7 @@ class OrthogonalPenaltyTest {
                         new OrthogonalPenalty(0.5, Mode.COLUMNS))
                 .build().applyTo(net);
         assertTrue(net.calcRegularizationScore(true) > 0.05, "the penalty must weigh in the score");
-        assertTrue(gradientCheck(net, TestNets.data(new long[] {6, 4}, 3, 13, DataType.DOUBLE)));
+        assertTrue(PenaltyGradientCheckTest.check(net, TestNets.data(new long[] {6, 4}, 3, 13, DataType.DOUBLE)));
     }
 
     @Test
@@ -180,7 +174,7 @@ class OrthogonalPenaltyTest {
                         new OrthogonalPenalty(0.5, Mode.ROWS))
                 .build().applyTo(net);
         assertTrue(net.calcRegularizationScore(true) > 0.05, "the penalty must weigh in the score");
-        assertTrue(gradientCheck(net, TestNets.data(new long[] {5, 2, 4, 4}, 3, 14, DataType.DOUBLE)));
+        assertTrue(PenaltyGradientCheckTest.check(net, TestNets.data(new long[] {5, 2, 4, 4}, 3, 14, DataType.DOUBLE)));
         // each convolution got its own copy, bound to its kernel's shape
         List<Regularization> first = net.getLayer(0).conf().getLayer().getRegularizationByParam("W");
         assertEquals(new OrthogonalPenalty(0.5, Mode.ROWS).boundTo(new long[] {4, 2, 2, 2}, 'c'), first.get(0));

@@ -52,7 +52,8 @@ class PenaltyGradientCheckTest {
         return net;
     }
 
-    private static boolean check(MultiLayerNetwork net, DataSet ds) {
+    /** DL4J's gradient check of {@code net} on {@code ds} with this class's settings. */
+    static boolean check(MultiLayerNetwork net, DataSet ds) {
         return GradientCheckUtil.checkGradients(new GradientCheckUtil.MLNConfig().net(net)
                 .input(ds.getFeatures()).labels(ds.getLabels())
                 .epsilon(1e-6).maxRelError(1e-5).minAbsoluteError(1e-9));
