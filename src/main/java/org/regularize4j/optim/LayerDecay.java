@@ -303,29 +303,28 @@ public final class LayerDecay implements Serializable {
 
     /** Sets every layer's learning-rate multiplier in the (built) configuration; returns it. */
     public ComputationGraphConfiguration applyTo(ComputationGraphConfiguration conf) {
-        Map<String, Double> m = multipliers(conf);
-        for (Entry e : layers(conf)) {
-            if (m.containsKey(e.name())) {
-                setMultiplier(e.name(), e.layer(), m.get(e.name()));
-            }
-        }
+        apply(layers(Checks.notNull("conf", conf)));
         return conf;
     }
 
     /** Sets every layer's learning-rate multiplier in the (built) configuration; returns it. */
     public MultiLayerConfiguration applyTo(MultiLayerConfiguration conf) {
-        Map<String, Double> m = multipliers(conf);
-        for (Entry e : layers(conf)) {
+        apply(layers(Checks.notNull("conf", conf)));
+        return conf;
+    }
+
+    private void apply(List<Entry> layers) {
+        Map<String, Double> m = multipliers(depths(layers));
+        for (Entry e : layers) {
             if (m.containsKey(e.name())) {
                 setMultiplier(e.name(), e.layer(), m.get(e.name()));
             }
         }
-        return conf;
     }
 
     /**
-     * Sets the multipliers in an initialized network's layers and rebuilds its updater (keeping the updater
-     * class, e.g. {@link FlatGradientUpdater}); returns it.
+     * Sets the multipliers in an initialized network's layers (their configuration objects are the network's)
+     * and rebuilds its updater, keeping the updater class (e.g. {@link FlatGradientUpdater}); returns it.
      *
      * @throws IllegalStateException if the updater state is not zero (the network has trained)
      */
@@ -333,14 +332,7 @@ public final class LayerDecay implements Serializable {
         Checks.notNull("net", net);
         ComputationGraphUpdater before = net.getUpdater(false);
         checkFreshUpdater(before == null ? null : before.getStateViewArray(), net.getIterationCount());
-        Map<String, Double> m = multipliers(net.getConfiguration());
-        for (org.deeplearning4j.nn.api.Layer l : net.getLayers()) {
-            String name = l.conf().getLayer().getLayerName();
-            if (m.containsKey(name)) {
-                setMultiplier(name, l.conf().getLayer(), m.get(name));
-            }
-        }
-        applyTo(net.getConfiguration());   // the same objects as the layers' in DL4J M2.1; no harm if not
+        applyTo(net.getConfiguration());
         if (before != null) {
             net.setUpdater(before instanceof FlatGradientUpdater ? new FlatGradientUpdater(net, null)
                     : new ComputationGraphUpdater(net));
@@ -353,14 +345,6 @@ public final class LayerDecay implements Serializable {
         Checks.notNull("net", net);
         Updater before = net.getUpdater(false);
         checkFreshUpdater(before == null ? null : before.getStateViewArray(), net.getIterationCount());
-        Map<String, Double> m = multipliers(net.getLayerWiseConfigurations());
-        org.deeplearning4j.nn.api.Layer[] live = net.getLayers();
-        for (int i = 0; i < live.length; i++) {
-            String name = layerName(live[i].conf().getLayer(), i);
-            if (m.containsKey(name)) {
-                setMultiplier(name, live[i].conf().getLayer(), m.get(name));
-            }
-        }
         applyTo(net.getLayerWiseConfigurations());
         if (before != null) {
             net.setUpdater(new MultiLayerUpdater(net));

@@ -16,7 +16,6 @@ import org.regularize4j.testutil.SingleThreadedNd4j;
 import java.io.File;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.zip.ZipFile;
 
