@@ -2,8 +2,8 @@ package org.regularize4j.cli;
 
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.jfree.chart.JFreeChart;
-import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.schedule.FixedSchedule;
 import org.nd4j.linalg.schedule.ISchedule;
 import org.nd4j.linalg.schedule.MapSchedule;
