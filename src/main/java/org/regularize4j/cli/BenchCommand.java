@@ -8,6 +8,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.regularize4j.backend.MemoryTrimListener;
 import org.regularize4j.backend.NativeBackend;
 import org.regularize4j.depth.DropMode;
+import org.regularize4j.ema.ModelEma;
 import org.regularize4j.penalty.RegularizationPolicy;
 import org.regularize4j.resnet.ResNet;
 import org.regularize4j.resnet.ActiveBlocksListener;
@@ -75,6 +76,10 @@ final class BenchCommand implements Callable<Integer> {
             description = "Return freed native memory to the OS during training (backend.MemoryTrimListener),"
                     + " as `train` does: true or false. Default: ${DEFAULT-VALUE}")
     boolean trimMemory;
+    @Option(names = "--ema", paramLabel = "DECAY", description = "Keep a model EMA (ema.ModelEma, decay in (0, 1)) of"
+            + " the timed network, and time the same network without it in turn, as --baseline does; reports the"
+            + " ratio of the two medians.")
+    Double ema;
 
     @Override
     public Integer call() {
@@ -91,8 +96,14 @@ final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--baseline compares training with stochastic depth to training"
                     + " without it: it needs --drop-path > 0 and no --inference");
         }
+        if (ema != null && (baseline || inference || !(ema > 0 && ema < 1))) {
+            throw new IllegalArgumentException("--ema compares training steps with and without a model EMA: it needs a"
+                    + " decay in (0, 1) and no --baseline or --inference, got --ema " + ema);
+        }
         ComputationGraph net = builder.build();
-        ComputationGraph base = baseline ? builder.stochasticDepth(Models.schedule(schedule, 0), mode).build() : null;
+        ComputationGraph base = baseline ? builder.stochasticDepth(Models.schedule(schedule, 0), mode).build()
+                : ema != null ? builder.build() : null;
+        ModelEma average = ema == null ? null : new ModelEma(ema).withWarmup(true);
         System.out.println("backend: " + NativeBackend.current().describe());
         System.out.printf(Locale.ROOT, "%s: %,d parameters, batch %d, input %s, drop-path %s (%s, %s), %s%n",
                 builder.name(), net.numParams(), batch, input, dropPath, schedule, mode.name().toLowerCase(Locale.ROOT),
@@ -116,12 +127,18 @@ final class BenchCommand implements Callable<Integer> {
                 base.setListeners(MemoryTrimListener.forTraining());
             }
         }
+        if (average != null) {
+            net.addListeners(average);
+        }
         for (int i = -warmup; i < iters; i++) {
             if (i == 0) {   // count the timed iterations only
                 if (trim != null) {
                     net.setListeners(blocks, trim);
                 } else {
                     net.setListeners(blocks);
+                }
+                if (average != null) {
+                    net.addListeners(average);
                 }
             }
             long t0 = System.nanoTime();
@@ -152,9 +169,10 @@ final class BenchCommand implements Callable<Integer> {
             double[] b = baseMs.clone();
             Arrays.sort(b);
             baseMedian = median(b);
-            System.out.printf(Locale.ROOT, "without stochastic depth (alternating): median %.2f ms per training step"
-                            + " (min %.2f, max %.2f); ratio %.3f with %.1f%% of the branches computed%n", baseMedian, b[0],
-                    b[iters - 1], median / baseMedian, 100 * blocks.computedShare());
+            System.out.printf(Locale.ROOT, "without %s (alternating): median %.2f ms per training step"
+                            + " (min %.2f, max %.2f); ratio %.3f with %.1f%% of the branches computed%n",
+                    average != null ? "the model EMA" : "stochastic depth", baseMedian, b[0], b[iters - 1],
+                    median / baseMedian, 100 * blocks.computedShare());
         }
         if (trim != null && !inference) {
             System.out.printf(Locale.ROOT, "memory trims: %d (%.1f ms in all), resident set now %d MB%n",
@@ -164,13 +182,13 @@ final class BenchCommand implements Callable<Integer> {
                         + " \"drop_mode\": \"%s\", \"schedule\": \"%s\", \"policy\": \"%s\", \"inference\": %s,"
                         + " \"iters\": %d,"
                         + " \"ms_per_iter\": %.2f, \"img_per_s\": %.1f, \"computed_block_share\": %.4f,"
-                        + " \"baseline_ms_per_iter\": %s, \"ratio_to_baseline\": %s,"
+                        + " \"baseline_ms_per_iter\": %s, \"ratio_to_baseline\": %s, \"ema\": %s,"
                         + " \"params\": %d, \"native_build\": \"%s\", \"onednn\": %s}%n",
                 builder.name(), batch, input, dropPath, mode.name().toLowerCase(Locale.ROOT), schedule, policy, inference,
                 iters,
                 median, batch * 1000.0 / median, inference ? 1.0 : blocks.computedShare(),
                 base == null ? "null" : String.format(Locale.ROOT, "%.2f", baseMedian),
-                base == null ? "null" : String.format(Locale.ROOT, "%.4f", median / baseMedian), net.numParams(),
+                base == null ? "null" : String.format(Locale.ROOT, "%.4f", median / baseMedian), ema, net.numParams(),
                 NativeBackend.current().nativeBuild(), NativeBackend.current().oneDnnEnabled());
         return 0;
     }

@@ -116,7 +116,8 @@ final class CompareCommand implements Callable<Integer> {
         for (Group g : groups) {
             double[] acc = g.finalTestAccuracies();
             Map<String, String> s = g.settings();
-            String decay = "none".equals(s.get("policy")) ? "0" : s.getOrDefault("weight-decay", "?");
+            String decay = "none".equals(s.get("policy")) ? "0" : !s.getOrDefault("l2sp", "off").equals("off")
+                    ? "L2-SP " + s.get("l2sp") : s.getOrDefault("weight-decay", "?");
             sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %d | %.2f%% ± %.2f | %.2f%% | %.2f%% | %.2f%% |%n",
                     g.label(), s.getOrDefault("drop-path", "?"), decay, acc.length, g.epochs(), 100 * mean(acc),
                     100 * sd(acc), 100 * min(acc), 100 * max(acc), 100 * mean(g.finalTrainAccuracies())));

@@ -5,6 +5,7 @@ import org.deeplearning4j.util.ModelSerializer;
 import org.regularize4j.backend.NativeBackend;
 import org.regularize4j.data.FashionMnist;
 import org.regularize4j.data.FashionMnistIterator;
+import org.regularize4j.ema.ModelEma;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -14,6 +15,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -43,6 +45,12 @@ final class EvaluateCommand implements Callable<Integer> {
     int batch;
     @Option(names = "--out", description = "Directory for confusion-matrix.png. Default: the model's directory")
     Path out;
+    @Option(names = "--ema", description = "Evaluate the model EMA that train --ema saved inside MODEL_ZIP (model.zip,"
+            + " checkpoint.zip) instead of its trained weights.")
+    boolean ema;
+    @Option(names = "--classes", paramLabel = "LIST", description = "The classes the model was trained on (train"
+            + " --classes), e.g. 0,1,2,3,4,5,6,7. Default: all")
+    String classes;
 
     @Override
     public Integer call() throws IOException {
@@ -68,6 +76,13 @@ final class EvaluateCommand implements Callable<Integer> {
         Path outDir = out != null ? out : modelFile.toAbsolutePath().getParent();
         RunDirectory run = RunDirectory.create(outDir);   // fails fast when not writable
         FashionMnist dataSet = DataSources.load(data, which);
+        if (classes != null) {
+            dataSet = dataSet.classes(FineTuning.parseClasses(classes));
+        }
+        if (ema && !ModelEma.isIn(modelFile.toFile())) {
+            throw new IllegalArgumentException("--ema: " + modelFile + " holds no model EMA (train --ema saves it in"
+                    + " model.zip and checkpoint.zip; model-ema.zip is the averaged model itself)");
+        }
 
         ComputationGraph net;
         try {
@@ -75,9 +90,12 @@ final class EvaluateCommand implements Callable<Integer> {
         } catch (IOException | RuntimeException e) {
             throw new IOException(modelFile + " is not a DL4J ComputationGraph zip: " + e, e);
         }
+        if (ema) {
+            ModelEma.readFrom(modelFile.toFile()).copyTo(net);
+        }
         console.println("backend: " + NativeBackend.current().describe());
-        console.printf(Locale.ROOT, "model: %s, %,d parameters, trained %d epochs%n", modelFile, net.numParams(),
-                net.getConfiguration().getEpochCount());
+        console.printf(Locale.ROOT, "model: %s%s, %,d parameters, trained %d epochs%n", modelFile,
+                ema ? " (model EMA)" : "", net.numParams(), net.getConfiguration().getEpochCount());
         console.printf(Locale.ROOT, "data: Fashion-MNIST %s, %s: %,d images%n", which.filePrefix(),
                 DataSources.describe(data), dataSet.size());
 
@@ -85,13 +103,15 @@ final class EvaluateCommand implements Callable<Integer> {
         try {
             r = Evaluator.evaluate(net, FashionMnistIterator.builder(dataSet).batchSize(batch).build());
         } catch (RuntimeException e) {
-            throw new IllegalArgumentException(modelFile + " does not take 1x28x28 Fashion-MNIST images with 10 classes: "
+            throw new IllegalArgumentException(modelFile + " does not take 1x28x28 Fashion-MNIST images with "
+                    + dataSet.numClasses() + " classes" + (classes == null ? " (see --classes)" : "") + ": "
                     + e.getMessage(), e);
         }
         console.printf(Locale.ROOT, "accuracy %.2f%% (%,d of %,d), mean cross-entropy %.4f%n", 100 * r.accuracy(),
                 Math.round(r.accuracy() * r.examples()), r.examples(), r.loss());
-        console.print(table(r));
-        TrainCommand.writeConfusion(run, r, modelFile.getFileName().toString());
+        console.print(table(r, dataSet.classNames()));
+        TrainCommand.writeConfusion(run, r, modelFile.getFileName().toString() + (ema ? " (EMA)" : ""),
+                dataSet.classNames());
         console.println("wrote " + run.file(RunDirectory.CONFUSION));
 
         JsonLine json = new JsonLine();
@@ -104,6 +124,8 @@ final class EvaluateCommand implements Callable<Integer> {
                 .put("split", which == FashionMnist.Split.TEST ? "test" : "train")
                 .put("data", data)
                 .put("model_file", modelFile.toString())
+                .put("weights", ema ? "ema" : "trained")
+                .put("classes", classes == null ? null : FineTuning.classesText(FineTuning.parseClasses(classes)))
                 .put("epochs", net.getConfiguration().getEpochCount())
                 .put("seconds", (System.nanoTime() - start) / 1e9, "%.1f");
         console.println(json);
@@ -111,9 +133,9 @@ final class EvaluateCommand implements Callable<Integer> {
     }
 
     /** The confusion matrix with each class's accuracy, as aligned text. */
-    static String table(Evaluator.Result r) {
+    static String table(Evaluator.Result r, List<String> classNames) {
         StringBuilder sb = new StringBuilder();
-        int nameWidth = Math.max(16, 2 + FashionMnist.CLASS_NAMES.stream().mapToInt(String::length).max().orElse(10));
+        int nameWidth = Math.max(16, 2 + classNames.stream().mapToInt(String::length).max().orElse(10));
         sb.append(String.format(Locale.ROOT, "%-" + nameWidth + "s  %8s  ", "true \\ predicted", "accuracy"));
         for (int c = 0; c < r.confusion().length; c++) {
             sb.append(String.format(Locale.ROOT, "%5d", c));
@@ -121,7 +143,7 @@ final class EvaluateCommand implements Callable<Integer> {
         sb.append('\n');
         double[] acc = r.classAccuracy();
         for (int row = 0; row < r.confusion().length; row++) {
-            String name = row + " " + FashionMnist.CLASS_NAMES.get(row);
+            String name = row + " " + classNames.get(row);
             sb.append(String.format(Locale.ROOT, "%-" + nameWidth + "s  %7.1f%%  ", name, 100 * acc[row]));
             Arrays.stream(r.confusion()[row]).forEach(v -> sb.append(String.format(Locale.ROOT, "%5d", v)));
             sb.append('\n');

@@ -3,6 +3,7 @@ package org.regularize4j.cli;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.util.ModelSerializer;
 import org.regularize4j.backend.FlatGradientUpdater;
+import org.regularize4j.ema.ModelEma;
 
 import java.io.IOException;
 import java.io.Reader;
@@ -21,7 +22,8 @@ import java.util.TreeMap;
 /**
  * The files of one {@code train} run: {@code run.properties} (its settings, for {@code --resume}),
  * {@code metrics.csv} (one row per epoch), {@code checkpoint.zip} (model and updater state after the last
- * finished epoch), {@code model.zip}, {@code learning-curves.png}, {@code confusion-matrix.png} and
+ * finished epoch, and the model EMA's state with {@code --ema}), {@code model.zip} (the same),
+ * {@code model-ema.zip} (the averaged model), {@code learning-curves.png}, {@code confusion-matrix.png} and
  * {@code result.json} (the final JSON line). Files are written through a temporary file and moved into place, so
  * an interrupted run never leaves a half-written checkpoint.
  *
@@ -35,6 +37,7 @@ final class RunDirectory {
     static final String METRICS = "metrics.csv";
     static final String CHECKPOINT = "checkpoint.zip";
     static final String MODEL = "model.zip";
+    static final String MODEL_EMA = "model-ema.zip";
     static final String CURVES = "learning-curves.png";
     static final String CONFUSION = "confusion-matrix.png";
     static final String RESULT = "result.json";
@@ -164,9 +167,17 @@ final class RunDirectory {
 
     // ------------------------------------------------------------------------------------------ models
 
-    /** Saves the network with its updater state (what {@code --resume} and fine-tuning need). */
-    void writeModel(String name, ComputationGraph net) throws IOException {
-        atomically(name, tmp -> ModelSerializer.writeModel(net, tmp.toFile(), true));
+    /**
+     * Saves the network with its updater state (what {@code --resume} and fine-tuning need), and the model EMA's
+     * state when there is one (null: none).
+     */
+    void writeModel(String name, ComputationGraph net, ModelEma ema) throws IOException {
+        atomically(name, tmp -> {
+            ModelSerializer.writeModel(net, tmp.toFile(), true);
+            if (ema != null && ema.hasAverage()) {
+                ema.writeTo(tmp.toFile());
+            }
+        });
     }
 
     ComputationGraph readModel(String name) throws IOException {

@@ -14,11 +14,14 @@ import org.regularize4j.data.Augmentation;
 import org.regularize4j.data.FashionMnist;
 import org.regularize4j.data.FashionMnistIterator;
 import org.regularize4j.depth.DropMode;
+import org.regularize4j.ema.ModelEma;
+import org.regularize4j.optim.LayerDecay;
+import org.regularize4j.optim.TorchOptimizer;
 import org.regularize4j.penalty.L1Penalty;
 import org.regularize4j.penalty.ParamKind;
+import org.regularize4j.penalty.PenaltyTable;
 import org.regularize4j.penalty.RegularizationPolicy;
 import org.regularize4j.penalty.Selector;
-import org.regularize4j.penalty.TorchOptimizer;
 import org.regularize4j.resnet.InitPreset;
 import org.regularize4j.resnet.ResNet;
 import org.regularize4j.util.Checks;
@@ -143,8 +146,31 @@ final class TrainCommand implements Callable<Integer> {
             + " continues), >= 1.")
     Integer stopAfter;
 
-    /** What a run saved before an option existed ran with. */
-    private static final Map<String, String> LEGACY_SETTINGS = Map.of("shortcut", "a", "init", "he");
+    // ---- fine-tuning and weight averaging
+    @Option(names = "--ema", paramLabel = "DECAY", description = "Also keep a model EMA (timm's ModelEmaV3 with its"
+            + " decay warmup), decay in (0, 1): evaluated at the end (ema_test_accuracy), saved as model-ema.zip and"
+            + " inside the checkpoints. Default: off")
+    Double ema;
+    @Option(names = "--init-from", paramLabel = "MODEL.zip", description = "Start from the weights of a saved model of"
+            + " the same --model (a new classifier when its class count differs); a new optimizer. Default: off")
+    Path initFrom;
+    @Option(names = "--l2sp", paramLabel = "ALPHA[,BETA]", description = "L2-SP instead of weight decay: weights pulled"
+            + " toward the --init-from weights (½·ALPHA·‖w − w0‖²), a new classifier plain L2 (½·BETA·‖w‖², BETA"
+            + " default 0.01). Default: off")
+    String l2sp;
+    @Option(names = "--layer-decay", paramLabel = "D", description = "Layer-wise learning-rate decay in (0, 1]: layer i"
+            + " of L (stem 0, blocks, classifier L) learns at lr·D^(L − i). Default: off")
+    Double layerDecay;
+    @Option(names = "--classes", paramLabel = "LIST", description = "Train and test on these classes only, e.g."
+            + " 0,1,2,3,4,5,6,7 (labelled 0..k-1 in this order). Default: all")
+    String classes;
+
+    /**
+     * Settings added after runs were first saved, and the value that runs saved before them ran with: off for the
+     * fine-tuning options; option-A shortcuts and He init.
+     */
+    private static final Map<String, String> ADDED_SETTINGS = Map.of("ema", "off", "init-from", "off", "l2sp", "off",
+            "layer-decay", "off", "classes", "all", "shortcut", "a", "init", "he");
 
     /** Options that may differ from the saved settings on --resume. */
     private static final Set<String> RUN_CONTROL = Set.of("--resume", "--out", "--stop-after", "--help", "--version");
@@ -180,10 +206,17 @@ final class TrainCommand implements Callable<Integer> {
 
         // ---- data, model, optimizer
         FashionMnist trainData = DataSources.load(data, FashionMnist.Split.TRAIN);
+        int[] classList = classes == null ? null : FineTuning.parseClasses(classes);
+        if (classList != null) {
+            trainData = trainData.classes(classList);
+        }
         if (trainPerClass != null) {
             trainData = trainData.firstPerClass(trainPerClass);
         }
         FashionMnist testData = DataSources.load(data, FashionMnist.Split.TEST);
+        if (classList != null) {
+            testData = testData.classes(classList);
+        }
         FashionMnistIterator trainIt = FashionMnistIterator.builder(trainData).batchSize(batch).shuffle(true).seed(seed)
                 .augmentation(augment ? Augmentation.cropAndFlip(CROP_PADDING) : Augmentation.none()).build();
         FashionMnistIterator testIt = FashionMnistIterator.builder(testData).batchSize(256).build();
@@ -193,7 +226,7 @@ final class TrainCommand implements Callable<Integer> {
                 : TorchOptimizer.sgd(lrSched, MOMENTUM, true, weightDecay);
         RegularizationPolicy regularization = policy(optimizer);
         ResNet builder = Models.resnet(model).inputShape(1, FashionMnist.SIDE, FashionMnist.SIDE)
-                .numClasses(FashionMnist.NUM_CLASSES).seed(seed).updater(optimizer.updater())
+                .numClasses(trainData.numClasses()).seed(seed).updater(optimizer.updater())
                 .stochasticDepth(Models.schedule(schedule, dropPath), BenchCommand.parseMode(dropMode))
                 .weightInit(parseInit(init))
                 .regularization(regularization);
@@ -216,6 +249,31 @@ final class TrainCommand implements Callable<Integer> {
         } else {
             net = builder.build();
             firstEpoch = 0;
+        }
+        // ---- fine-tuning: starting weights, L2-SP, layer decay (in a checkpoint already), model EMA
+        String fineTuning = initFrom == null ? "" : "from " + initFrom;
+        if (firstEpoch == 0 && initFrom != null) {
+            ComputationGraph startModel = FineTuning.load(initFrom);
+            boolean newHead = FineTuning.copyWeights(startModel, net, initFrom, builder.name());
+            fineTuning += newHead ? " with a new " + trainData.numClasses() + "-class classifier" : "";
+            if (l2sp != null) {
+                double[] ab = FineTuning.parseL2sp(l2sp);
+                regularization = FineTuning.l2spPolicy(ab[0], ab[1], startModel, newHead, l1);
+                regularization.applyTo(net);
+            }
+        }
+        fineTuning += (l2sp == null ? "" : ", L2-SP " + l2sp) + (layerDecay == null ? "" : ", layer decay " + layerDecay)
+                + (ema == null ? "" : ", model EMA decay " + ema + " (with warmup)");
+        if (firstEpoch == 0 && layerDecay != null) {
+            LayerDecay.of(layerDecay).applyTo(net);
+        }
+        ModelEma average = null;
+        if (ema != null) {
+            average = firstEpoch > 0 ? ModelEma.readFrom(run.file(RunDirectory.CHECKPOINT).toFile())
+                    : new ModelEma(ema).withWarmup(true);
+            net.addListeners(average);
+        }
+        if (firstEpoch == 0) {
             run.writeSettings(settings);
             run.writeMetrics(history);
         }
@@ -232,9 +290,15 @@ final class TrainCommand implements Callable<Integer> {
                 updater.equals("adamw") ? "AdamW" : "SGD with Nesterov momentum 0.9", lr, describe(lrSched),
                 stepsPerEpoch, batch);
         console.printf(Locale.ROOT, "weight penalties: policy %s%s%n", policy, policy.equals("none") ? ""
-                : ", weight decay " + weightDecay + (updater.equals("adamw") ? " (decoupled)" : " (coupled L2)")
-                + (l1 > 0 ? ", L1 " + l1 : ""));
-        console.print(regularization.describe(net));
+                : (l2sp != null ? ", L2-SP " + l2sp + " instead of weight decay" : ", weight decay " + weightDecay
+                + (updater.equals("adamw") ? " (decoupled)" : " (coupled L2)")) + (l1 > 0 ? ", L1 " + l1 : ""));
+        console.print(firstEpoch > 0 && l2sp != null ? PenaltyTable.of(net) : regularization.describe(net));
+        if (!fineTuning.isEmpty()) {
+            console.println("fine-tuning: " + fineTuning.replaceFirst("^, ", ""));
+        }
+        if (layerDecay != null) {
+            console.print(LayerDecay.of(layerDecay).describe(net));
+        }
         console.println("output: " + run.dir());
         if (firstEpoch > 0) {
             console.printf(Locale.ROOT, "resuming after epoch %d of %d%n", firstEpoch, epochs);
@@ -289,7 +353,7 @@ final class TrainCommand implements Callable<Integer> {
                     seen / trainSeconds, net.calcRegularizationScore(true));
             history.add(row);
             run.writeMetrics(history);
-            run.writeModel(RunDirectory.CHECKPOINT, net);
+            run.writeModel(RunDirectory.CHECKPOINT, net, average);
             writeCurves(run, history);
             ranEpochs++;
             double meanEpoch = history.stream().skip(Math.max(0, history.size() - ranEpochs))
@@ -303,9 +367,19 @@ final class TrainCommand implements Callable<Integer> {
         if (lastEval == null) {
             lastEval = Evaluator.evaluate(net, testIt);
         }
+        Evaluator.Result emaEval = null;
+        if (average != null && average.hasAverage()) {
+            ComputationGraph averaged = new ComputationGraph(net.getConfiguration().clone());
+            averaged.init(average.params(), false);
+            emaEval = Evaluator.evaluate(averaged, testIt);
+            console.printf(Locale.ROOT, "model EMA: test accuracy %.2f%%%n", 100 * emaEval.accuracy());
+            if (doneEpochs >= epochs) {
+                run.writeModel(RunDirectory.MODEL_EMA, averaged, null);
+            }
+        }
         if (doneEpochs >= epochs) {
-            run.writeModel(RunDirectory.MODEL, net);
-            writeConfusion(run, lastEval, "after " + doneEpochs + " epochs");
+            run.writeModel(RunDirectory.MODEL, net, average);
+            writeConfusion(run, lastEval, "after " + doneEpochs + " epochs", testData.classNames());
         }
 
         // ---- result
@@ -316,7 +390,8 @@ final class TrainCommand implements Callable<Integer> {
         console.printf(Locale.ROOT, "test accuracy %.2f%% (%,d of %,d) after %d of %d epochs; %s in this run%n",
                 100 * lastEval.accuracy(), correctTest, lastEval.examples(), doneEpochs, epochs,
                 TrainingProgress.duration(seconds));
-        console.println("wrote " + run.dir() + "/{" + (doneEpochs >= epochs ? "model.zip, confusion-matrix.png, " : "")
+        console.println("wrote " + run.dir() + "/{" + (doneEpochs >= epochs ? "model.zip, confusion-matrix.png, "
+                + (emaEval != null ? "model-ema.zip, " : "") : "")
                 + "checkpoint.zip, metrics.csv, learning-curves.png, result.json}");
         JsonLine json = new JsonLine()
                 .put("test_accuracy", lastEval.accuracy(), "%.4f")
@@ -344,10 +419,17 @@ final class TrainCommand implements Callable<Integer> {
                 .put("shortcut", builder.name().endsWith("-imagenet") ? "b" : shortcut)
                 .put("init", init)
                 .put("policy", policy)
-                .put("weight_decay", policy.equals("none") ? 0.0 : weightDecay)
+                .put("weight_decay", policy.equals("none") || l2sp != null ? 0.0 : weightDecay)
                 .put("l1", l1)
                 .put("augment", augment)
                 .put("seed", seed)
+                .put("ema", ema == null ? Double.NaN : ema)
+                .put("ema_test_accuracy", emaEval == null ? Double.NaN : emaEval.accuracy(), "%.4f")
+                .put("init_from", initFrom == null ? null : initFrom.toString())
+                .put("l2sp_alpha", l2sp == null ? Double.NaN : FineTuning.parseL2sp(l2sp)[0])
+                .put("l2sp_beta", l2sp == null ? Double.NaN : FineTuning.parseL2sp(l2sp)[1])
+                .put("layer_decay", layerDecay == null ? Double.NaN : layerDecay)
+                .put("classes", classes)
                 .put("native_build", NativeBackend.current().nativeBuild())
                 .put("out", run.dir().toString());
         run.writeText(RunDirectory.RESULT, json + "\n");
@@ -417,15 +499,47 @@ final class TrainCommand implements Callable<Integer> {
         s.put("data", data);
         s.put("train-per-class", trainPerClass == null ? "all" : Integer.toString(trainPerClass));
         s.put("augment", Boolean.toString(augment));
+        fineTuningSettings(s, decayGiven);
         return s;
+    }
+
+    /** Checks the fine-tuning and averaging options and adds their settings ("off"/"all" when not given). */
+    private void fineTuningSettings(Map<String, String> s, boolean decayGiven) {
+        if (ema != null && !(ema > 0 && ema < 1)) {
+            throw new IllegalArgumentException("--ema must be in (0, 1), got " + ema);
+        }
+        if (layerDecay != null && !(layerDecay > 0 && layerDecay <= 1)) {
+            throw new IllegalArgumentException("--layer-decay must be in (0, 1], got " + layerDecay);
+        }
+        if (classes != null) {
+            classes = FineTuning.classesText(FineTuning.parseClasses(classes));
+        }
+        if (initFrom != null && !resume && !java.nio.file.Files.isRegularFile(initFrom)) {
+            throw new IllegalArgumentException("--init-from " + initFrom + " is not a file");
+        }
+        if (l2sp != null) {
+            double[] ab = FineTuning.parseL2sp(l2sp);
+            l2sp = ab[0] + "," + ab[1];
+            if (initFrom == null) {
+                throw new IllegalArgumentException("--l2sp pulls the weights toward the ones training starts from: it"
+                        + " needs --init-from MODEL.zip");
+            }
+            if (policy.equals("none") || decayGiven) {
+                throw new IllegalArgumentException("--l2sp replaces the weight decay of --policy standard: drop"
+                        + " --weight-decay" + (policy.equals("none") ? " and --policy none" : ""));
+            }
+        }
+        s.put("ema", ema == null ? "off" : Double.toString(ema));
+        s.put("init-from", initFrom == null ? "off" : initFrom.toString());
+        s.put("l2sp", l2sp == null ? "off" : l2sp);
+        s.put("layer-decay", layerDecay == null ? "off" : Double.toString(layerDecay));
+        s.put("classes", classes == null ? "all" : classes);
     }
 
     /** The saved settings, after checking that every option given now agrees with them. */
     private Map<String, String> resumedSettings(Map<String, String> now, Map<String, String> saved) {
         saved = new LinkedHashMap<>(saved);
-        for (Map.Entry<String, String> e : LEGACY_SETTINGS.entrySet()) {
-            saved.putIfAbsent(e.getKey(), e.getValue());   // runs saved before the option existed
-        }
+        ADDED_SETTINGS.forEach(saved::putIfAbsent);   // a run saved before these options existed
         for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
             String name = o.longestName();
             if (RUN_CONTROL.contains(name)) {
@@ -465,6 +579,11 @@ final class TrainCommand implements Callable<Integer> {
         data = s.get("data");
         trainPerClass = s.get("train-per-class").equals("all") ? null : Integer.valueOf(s.get("train-per-class"));
         augment = Boolean.parseBoolean(s.get("augment"));
+        ema = s.get("ema").equals("off") ? null : Double.valueOf(s.get("ema"));
+        initFrom = s.get("init-from").equals("off") ? null : Paths.get(s.get("init-from"));
+        l2sp = s.get("l2sp").equals("off") ? null : s.get("l2sp");
+        layerDecay = s.get("layer-decay").equals("off") ? null : Double.valueOf(s.get("layer-decay"));
+        classes = s.get("classes").equals("all") ? null : s.get("classes");
     }
 
     static InitPreset parseInit(String text) {
@@ -560,10 +679,10 @@ final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    static void writeConfusion(RunDirectory run, Evaluator.Result eval, String when) {
+    static void writeConfusion(RunDirectory run, Evaluator.Result eval, String when, List<String> classNames) {
         try {
             Charts.writePng(Charts.confusionMatrix(String.format(Locale.ROOT, "Fashion-MNIST test, %s: accuracy %.2f%%",
-                    when, 100 * eval.accuracy()), FashionMnist.CLASS_NAMES, eval.confusion()),
+                    when, 100 * eval.accuracy()), classNames, eval.confusion()),
                     run.file(RunDirectory.CONFUSION));
         } catch (IOException | RuntimeException | Error e) {
             rethrowIfFatal(e);

@@ -101,13 +101,16 @@ public final class FashionMnist implements java.io.Serializable {
     private final int count;
     private final byte[] pixels;
     private final byte[] labels;
+    /** The names of the labels 0..k-1 ({@link #CLASS_NAMES}, or a subset after {@link #classes(int...)}). */
+    private final List<String> classNames;
 
-    private FashionMnist(String source, Split split, byte[] pixels, byte[] labels) {
+    private FashionMnist(String source, Split split, byte[] pixels, byte[] labels, List<String> classNames) {
         this.source = source;
         this.split = split;
         this.count = labels.length;
         this.pixels = pixels;
         this.labels = labels;
+        this.classNames = classNames;
     }
 
     /**
@@ -196,7 +199,7 @@ public final class FashionMnist implements java.io.Serializable {
         return count;
     }
 
-    /** The label of image {@code index}, in [0, 10). */
+    /** The label of image {@code index}, in [0, {@link #numClasses()}). */
     public int label(int index) {
         return labels[Checks.index("index", index, count)];
     }
@@ -209,9 +212,57 @@ public final class FashionMnist implements java.io.Serializable {
         return pixels[(index * SIDE + row) * SIDE + col] & 0xFF;
     }
 
+    /** Number of classes: 10, or as many as {@link #classes(int...)} kept. */
+    public int numClasses() {
+        return classNames.size();
+    }
+
+    /** The names of the labels 0..{@code numClasses() - 1}. */
+    public List<String> classNames() {
+        return classNames;
+    }
+
+    /**
+     * Only the images of the given classes, in their order here, relabelled by their position in {@code classes}:
+     * {@code classes(3, 0)} keeps dresses (now label 0) and T-shirts (now label 1). For transfer experiments on
+     * Fashion-MNIST alone (pretrain on some classes, fine-tune on all).
+     *
+     * @param classes at least 2 distinct labels of this data set, each in [0, numClasses())
+     */
+    public FashionMnist classes(int... classes) {
+        Checks.notNull("classes", classes);
+        int[] newLabel = new int[numClasses()];
+        Arrays.fill(newLabel, -1);
+        List<String> names = new java.util.ArrayList<>();
+        for (int k = 0; k < classes.length; k++) {
+            int c = Checks.index("classes[" + k + "]", classes[k], numClasses());
+            if (newLabel[c] >= 0) {
+                throw new IllegalArgumentException("classes must be distinct, got " + Arrays.toString(classes));
+            }
+            newLabel[c] = k;
+            names.add(classNames.get(c));
+        }
+        if (classes.length < 2) {
+            throw new IllegalArgumentException("classes must name at least 2 classes, got " + Arrays.toString(classes));
+        }
+        int[] keep = new int[count];
+        int n = 0;
+        for (int i = 0; i < count; i++) {
+            if (newLabel[labels[i]] >= 0) {
+                keep[n++] = i;
+            }
+        }
+        FashionMnist kept = subset(Arrays.copyOf(keep, n), source + ", classes " + Arrays.toString(classes));
+        byte[] relabelled = new byte[n];
+        for (int i = 0; i < n; i++) {
+            relabelled[i] = (byte) newLabel[kept.labels[i]];
+        }
+        return new FashionMnist(kept.source, split, kept.pixels, relabelled, List.copyOf(names));
+    }
+
     /** Images per class, by label. */
     public int[] classCounts() {
-        int[] counts = new int[NUM_CLASSES];
+        int[] counts = new int[numClasses()];
         for (byte label : labels) {
             counts[label]++;
         }
@@ -226,7 +277,7 @@ public final class FashionMnist implements java.io.Serializable {
      */
     public FashionMnist firstPerClass(int perClass) {
         Checks.atLeast("perClass", perClass, 1);
-        int[] taken = new int[NUM_CLASSES];
+        int[] taken = new int[numClasses()];
         int[] keep = new int[count];
         int n = 0;
         for (int i = 0; i < count; i++) {
@@ -247,7 +298,7 @@ public final class FashionMnist implements java.io.Serializable {
             System.arraycopy(pixels, i * SIDE * SIDE, p, k * SIDE * SIDE, SIDE * SIDE);
             l[k] = labels[i];
         }
-        return new FashionMnist(Checks.notNull("description", description), split, p, l);
+        return new FashionMnist(Checks.notNull("description", description), split, p, l, classNames);
     }
 
     /** An iterator over all images in file order, without augmentation; see {@link FashionMnistIterator.Builder}. */
@@ -255,7 +306,7 @@ public final class FashionMnist implements java.io.Serializable {
         return FashionMnistIterator.builder(this).batchSize(batchSize).build();
     }
 
-    /** All images as one normalized DataSet: features {@code [n, 1, 28, 28]}, one-hot labels {@code [n, 10]}. */
+    /** All images as one normalized DataSet: features {@code [n, 1, 28, 28]}, one-hot labels {@code [n, numClasses()]}. */
     public DataSet toDataSet() {
         return FashionMnistIterator.builder(this).batchSize(Math.max(1, count)).build().next();
     }
@@ -312,7 +363,7 @@ public final class FashionMnist implements java.io.Serializable {
                         + " is not a class in [0, " + NUM_CLASSES + ")");
             }
         }
-        return new FashionMnist(source, split, images.pixels(), labels);
+        return new FashionMnist(source, split, images.pixels(), labels, CLASS_NAMES);
     }
 
     private static Path find(Path dir, String name) throws NoSuchFileException {

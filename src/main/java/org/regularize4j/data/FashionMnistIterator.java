@@ -14,7 +14,8 @@ import java.util.SplittableRandom;
 
 /**
  * A DL4J {@link DataSetIterator} over a {@link FashionMnist} split: features {@code [batch, 1, 28, 28]} (float,
- * normalized to {@code (x / 255 - MEAN) / STD}), one-hot labels {@code [batch, 10]}; the last batch may be smaller.
+ * normalized to {@code (x / 255 - MEAN) / STD}), one-hot labels {@code [batch, numClasses]} (10, or as many as
+ * {@link FashionMnist#classes} kept); the last batch may be smaller.
  *
  * <p><b>Epochs.</b> The iterator starts at epoch {@link Builder#epoch(int)} (default 0); {@link #reset()} after a
  * batch was taken moves to the next epoch, {@link #setEpoch(int)} to a given one. With {@link Builder#shuffle
@@ -159,7 +160,8 @@ public final class FashionMnistIterator implements DataSetIterator {
         }
         int n = Math.min(num, data.size() - cursor);
         float[] features = new float[n * PIXELS];
-        float[] labels = new float[n * FashionMnist.NUM_CLASSES];
+        int classes = data.numClasses();
+        float[] labels = new float[n * classes];
         for (int k = 0; k < n; k++) {
             int position = cursor + k;
             int index = order == null ? position : order[position];
@@ -168,11 +170,11 @@ public final class FashionMnistIterator implements DataSetIterator {
             } else {
                 augmentation.apply(data, index, new SplittableRandom(mix(seed, epoch, position)), features, k * PIXELS);
             }
-            labels[k * FashionMnist.NUM_CLASSES + data.label(index)] = 1f;
+            labels[k * classes + data.label(index)] = 1f;
         }
         cursor += n;
         INDArray x = Nd4j.create(features, new long[] {n, 1, FashionMnist.SIDE, FashionMnist.SIDE}, DataType.FLOAT);
-        INDArray y = Nd4j.create(labels, new long[] {n, FashionMnist.NUM_CLASSES}, DataType.FLOAT);
+        INDArray y = Nd4j.create(labels, new long[] {n, classes}, DataType.FLOAT);
         DataSet ds = new DataSet(x, y);
         if (preProcessor != null) {
             preProcessor.preProcess(ds);
@@ -197,7 +199,7 @@ public final class FashionMnistIterator implements DataSetIterator {
 
     @Override
     public int totalOutcomes() {
-        return FashionMnist.NUM_CLASSES;
+        return data.numClasses();
     }
 
     @Override

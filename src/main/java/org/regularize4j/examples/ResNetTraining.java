@@ -9,7 +9,7 @@ import org.regularize4j.data.FashionMnist;
 import org.regularize4j.data.FashionMnistIterator;
 import org.regularize4j.depth.DepthSchedule;
 import org.regularize4j.depth.DropMode;
-import org.regularize4j.penalty.TorchOptimizer;
+import org.regularize4j.optim.TorchOptimizer;
 import org.regularize4j.resnet.ResNet;
 import org.regularize4j.util.Checks;
 import org.slf4j.Logger;

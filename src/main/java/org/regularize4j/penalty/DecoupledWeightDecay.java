@@ -12,7 +12,7 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
 /**
  * Decoupled weight decay (Loshchilov &amp; Hutter): after the updater, {@code w <- w - lr * coeff * w}, with
  * {@code lr} the updater's current (scheduled) learning rate. This is PyTorch's {@code AdamW(weight_decay=coeff)}
- * and SGDW; together with {@link TorchAdam} it gives PyTorch's AdamW exactly (see {@link TorchOptimizer}).
+ * and SGDW; together with {@code optim.TorchAdam} it gives PyTorch's AdamW exactly (see {@code optim.TorchOptimizer}).
  * With an updater that has no learning rate ({@code NoOp}) DL4J passes {@code lr = 1}.
  *
  * <p><b>Score: 0.</b> Decoupled decay is not the gradient of any term of the loss (that is its point: the

@@ -5,7 +5,10 @@ import org.regularize4j.util.Checks;
 
 import java.util.Arrays;
 
-/** {@link PenaltyFactory#of(Regularization)}: a copy of one penalty for every parameter. */
+/**
+ * {@link PenaltyFactory#of(Regularization)}: a copy of one penalty for every parameter ({@link OrthogonalPenalty}:
+ * a copy bound to the parameter's shape).
+ */
 final class FixedPenalty implements PenaltyFactory {
     private static final long serialVersionUID = 1L;
     private final Regularization penalty;
@@ -18,6 +21,9 @@ final class FixedPenalty implements PenaltyFactory {
     public Regularization forParam(ParamInfo param) {
         if (penalty instanceof L2SP) {
             ((L2SP) penalty).checkFits(param);
+        }
+        if (penalty instanceof OrthogonalPenalty) {
+            return ((OrthogonalPenalty) penalty).boundTo(param.shape(), param.order());
         }
         return penalty.clone();
     }

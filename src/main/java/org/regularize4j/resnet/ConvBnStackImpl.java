@@ -114,6 +114,18 @@ abstract class ConvBnStackImpl<C extends BaseConvBnLayer> extends BaseLayer<C> {
         return g;
     }
 
+    /**
+     * The flat vector holds the kernels in 'c' order (ConvBnParamInitializer's views); BaseLayer would read it in 'f'
+     * order and permute every kernel (what DL4J's ConvolutionLayer overrides too). TransferLearning copies kept
+     * layers' parameters through this method.
+     */
+    @Override
+    public void setParams(INDArray params) {
+        if (params != paramsFlattened) {
+            setParams(params, 'c');
+        }
+    }
+
     @Override
     public boolean updaterDivideByMinibatch(String paramName) {
         return layerConf().kindOf(paramName) != ParamKind.STATISTIC;

@@ -34,9 +34,9 @@ import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.regularize4j.optim.TorchSgd;
 import org.regularize4j.penalty.DecoupledWeightDecay;
 import org.regularize4j.penalty.RegularizationPolicy;
-import org.regularize4j.penalty.TorchSgd;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -42,4 +42,20 @@ class BenchCommandTest {
         assertEquals(2, run.exitCode());
         assertTrue(run.err().contains("no --inference"), run.err());
     }
+
+    /** {@code bench --ema}: the same network with and without a model EMA, alternating. */
+    @Test
+    void emaIsTimedAgainstTheSameNetworkWithout() {
+        CliRun run = CliRun.of("bench", "--model", "resnet8", "--batch", "4", "--iters", "3", "--warmup", "1",
+                "--input", "3x8x8", "--ema", "0.99");
+        assertEquals(0, run.exitCode(), run.err());
+        assertTrue(run.out().contains("without the model EMA (alternating)"), run.out());
+        assertTrue(run.lastLine().contains("\"ema\": 0.99") && !run.lastLine().contains("\"ratio_to_baseline\": null"),
+                run.lastLine());
+        run = CliRun.of("bench", "--model", "resnet8", "--batch", "2", "--iters", "1", "--ema", "1");
+        assertEquals(2, run.exitCode());
+        assertTrue(run.err().contains("--ema compares training steps with and without a model EMA"), run.err());
+        run = CliRun.of("bench", "--model", "resnet8", "--batch", "2", "--iters", "1", "--ema", "0.9", "--inference");
+        assertEquals(2, run.exitCode());
+    }
 }

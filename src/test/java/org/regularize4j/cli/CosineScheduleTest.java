@@ -9,7 +9,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.schedule.ISchedule;
 import org.nd4j.linalg.schedule.ScheduleType;
-import org.regularize4j.penalty.TorchSgd;
+import org.regularize4j.optim.TorchSgd;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;

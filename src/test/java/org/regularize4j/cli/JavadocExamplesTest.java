@@ -150,6 +150,15 @@ class JavadocExamplesTest {
     }
 
     @Test
+    void fineTuning() {
+        int[] classes = FineTuning.parseClasses("0,1,2,3,4,5,6,7");
+        double[] alphaBeta = FineTuning.parseL2sp("0.1");   // {0.1, 0.01}: beta defaults to the paper's 0.01
+
+        assertEquals(8, classes.length);
+        assertEquals(0.01, alphaBeta[1], 0.0);
+    }
+
+    @Test
     void everyExampleIsCopiedHereVerbatim() throws IOException {
         JavadocExamples.assertCopiedVerbatim("src/main/java/org/regularize4j/cli",
                 "src/test/java/org/regularize4j/cli/JavadocExamplesTest.java", 15);

@@ -188,4 +188,32 @@ class FashionMnistTest {
         assertEquals(4, ok.label(0));
         assertEquals("Fashion-MNIST train (mine, 1 images)", ok.toString());
     }
+
+    @Test
+    void classesKeepsTheChosenClassesRelabelledInTheirOrder() {
+        FashionMnist test = FashionMnist.bundled(FashionMnist.Split.TEST);
+        FashionMnist two = test.classes(3, 0);
+        assertEquals(2, two.numClasses());
+        assertEquals(java.util.List.of("Dress", "T-shirt/top"), two.classNames());
+        assertArrayEquals(new int[] {200, 200}, two.classCounts());
+        int k = 0;
+        for (int i = 0; i < test.size(); i++) {
+            if (test.label(i) == 3 || test.label(i) == 0) {
+                assertEquals(test.label(i) == 3 ? 0 : 1, two.label(k), "image " + i);
+                assertEquals(test.pixel(i, 14, 14), two.pixel(k, 14, 14));
+                k++;
+            }
+        }
+        assertEquals(k, two.size());
+        DataSet batch = two.iterator(400).next();
+        assertArrayEquals(new long[] {400, 2}, batch.getLabels().shape());
+        assertEquals(2, two.iterator(8).totalOutcomes());
+        assertEquals(200, two.firstPerClass(100).classes(1, 0).classCounts()[0] * 2);   // composes; 100 of each
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> test.classes(3, 3)).getMessage()
+                .contains("distinct"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> test.classes(10, 1)).getMessage()
+                .contains("classes[0] must be in [0, 10), got 10"));
+        assertThrows(IllegalArgumentException.class, () -> test.classes(4));
+        assertThrows(IllegalArgumentException.class, () -> two.classes(0, 2));
+    }
 }

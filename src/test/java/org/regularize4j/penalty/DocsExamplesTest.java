@@ -25,6 +25,9 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.nd4j.linalg.schedule.ScheduleType;
 import org.nd4j.linalg.schedule.StepSchedule;
+import org.regularize4j.optim.TorchAdam;
+import org.regularize4j.optim.TorchOptimizer;
+import org.regularize4j.optim.TorchSgd;
 
 import java.io.IOException;
 import java.nio.file.Files;

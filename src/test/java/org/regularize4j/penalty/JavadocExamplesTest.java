@@ -17,13 +17,8 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.learning.GradientUpdater;
-import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.nd4j.linalg.learning.regularization.Regularization;
-import org.nd4j.linalg.schedule.ExponentialSchedule;
-import org.nd4j.linalg.schedule.ScheduleType;
-import org.nd4j.linalg.schedule.StepSchedule;
 import org.regularize4j.testutil.JavadocExamples;
 import org.slf4j.LoggerFactory;
 
@@ -233,42 +228,23 @@ class JavadocExamplesTest {
     }
 
     @Test
-    void updaters() {
-        IUpdater adam = new TorchAdam(new ExponentialSchedule(ScheduleType.EPOCH, 1e-3, 0.9));
-        IUpdater nesterov = new TorchSgd(new StepSchedule(ScheduleType.EPOCH, 0.1, 0.1, 30), 0.9, true);
-        assertEquals(1e-3, adam.getLearningRate(0, 0), 1e-15);
-        assertEquals(0.01, nesterov.getLearningRate(0, 30), 1e-15);
+    void orthogonalPenalty() {
+        RegularizationPolicy policy = RegularizationPolicy.standard(5e-4).toBuilder()
+                .alsoPenalize(Selector.layers("conv*").withKinds(ParamKind.WEIGHT),
+                        new OrthogonalPenalty(0.01, OrthogonalPenalty.Mode.ROWS))
+                .build();
+        Regularization dense = new OrthogonalPenalty(0.01, OrthogonalPenalty.Mode.COLUMNS).boundTo(new long[] {8, 4}, 'f');
 
-        INDArray state = Nd4j.zeros(DataType.DOUBLE, 1, 2 * 3);
-        GradientUpdater<TorchAdam> u = new TorchAdam(0.01).instantiate(state, true);
-        INDArray gradient = Nd4j.createFromArray(0.1, -0.2, 0.3);
-        u.applyUpdater(gradient, 0, 0);   // gradient now holds the update of step 1
-        assertEquals(-0.01, gradient.getDouble(1), 1e-9);
-    }
+        OrthogonalPenalty.Mode filters = OrthogonalPenalty.Mode.ROWS;   // of a convolution kernel: its filters
 
-    @Test
-    void sgdUpdater() {
-        GradientUpdater<TorchSgd> u = new TorchSgd(0.1, 0.9, true).instantiate(Nd4j.zeros(DataType.DOUBLE, 1, 2), true);
-        INDArray gradient = Nd4j.createFromArray(1.0, -1.0);
-        u.applyUpdater(gradient, 0, 0);   // update = 0.1 * (g + 0.9 * g)
-        assertEquals(0.19, gradient.getDouble(0), 1e-15);
-    }
-
-    @Test
-    void torchOptimizer() {
-        TorchOptimizer adamW = TorchOptimizer.adamW(new ExponentialSchedule(ScheduleType.EPOCH, 1e-3, 0.95), 0.05);
-        ComputationGraphConfiguration conf = new NeuralNetConfiguration.Builder().seed(1).updater(adamW.updater())
-                .graphBuilder().addInputs("in")
-                .addLayer("out", new OutputLayer.Builder().nIn(4).nOut(3).activation(Activation.SOFTMAX).build(), "in")
-                .setOutputs("out").build();
-        adamW.standardPolicy().applyTo(conf);
-        assertEquals(List.of(new DecoupledWeightDecay(0.05)), ((org.deeplearning4j.nn.conf.graph.LayerVertex) conf
-                .getVertices().get("out")).getLayerConf().getLayer().getRegularizationByParam("W"));
+        assertEquals(filters, new OrthogonalPenalty(0.01, filters).getMode());
+        assertEquals(3, policy.getRules().size());
+        assertEquals(0.0, dense.score(Nd4j.concat(0, Nd4j.eye(4), Nd4j.zeros(4, 4)), 0, 0), 0.0);   // orthonormal columns
     }
 
     @Test
     void everyExampleIsCopiedHereVerbatim() throws IOException {
         JavadocExamples.assertCopiedVerbatim("src/main/java/org/regularize4j/penalty",
-                "src/test/java/org/regularize4j/penalty/JavadocExamplesTest.java", 28);
+                "src/test/java/org/regularize4j/penalty/JavadocExamplesTest.java", 24);
     }
 }

@@ -40,7 +40,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @ExtendWith(SingleThreadedNd4j.class)
 class PenaltyGradientCheckTest {
 
-    private static MultiLayerNetwork mlp(long seed) {
+    /** Dense 4-5-3 (tanh, softmax), weights N(0, 0.7), NoOp updater, double precision. */
+    static MultiLayerNetwork mlp(long seed) {
         MultiLayerConfiguration conf = new NeuralNetConfiguration.Builder().seed(seed).dataType(DataType.DOUBLE)
                 .updater(new NoOp()).weightInit(new NormalDistribution(0, 0.7)).list()
                 .layer(new DenseLayer.Builder().nIn(4).nOut(5).activation(Activation.TANH).build())
@@ -52,7 +53,8 @@ class PenaltyGradientCheckTest {
         return net;
     }
 
-    private static boolean check(MultiLayerNetwork net, DataSet ds) {
+    /** DL4J's gradient check of {@code net} on {@code ds} with this class's settings. */
+    static boolean check(MultiLayerNetwork net, DataSet ds) {
         return GradientCheckUtil.checkGradients(new GradientCheckUtil.MLNConfig().net(net)
                 .input(ds.getFeatures()).labels(ds.getLabels())
                 .epsilon(1e-6).maxRelError(1e-5).minAbsoluteError(1e-9));

@@ -27,6 +27,9 @@ import org.nd4j.linalg.schedule.ExponentialSchedule;
 import org.nd4j.linalg.schedule.ScheduleType;
 import org.nd4j.linalg.schedule.StepSchedule;
 import org.nd4j.shade.jackson.databind.ObjectMapper;
+import org.regularize4j.optim.TorchAdam;
+import org.regularize4j.optim.TorchOptimizer;
+import org.regularize4j.optim.TorchSgd;
 import org.regularize4j.testutil.SingleThreadedNd4j;
 
 import java.io.ByteArrayInputStream;
@@ -64,7 +67,10 @@ class SerializationTest {
                         30)),
                 new ProximalL1(3e-3), new ProximalL1(new ExponentialSchedule(ScheduleType.ITERATION, 1e-3, 0.999)),
                 new L2SP(1e-2, ref), new L2SP(new StepSchedule(ScheduleType.EPOCH, 1e-2, 0.5, 5),
-                        Nd4j.rand(DataType.DOUBLE, 2, 3), 'c'));
+                        Nd4j.rand(DataType.DOUBLE, 2, 3), 'c'),
+                new OrthogonalPenalty(0.01, OrthogonalPenalty.Mode.ROWS),
+                new OrthogonalPenalty(new ExponentialSchedule(ScheduleType.EPOCH, 0.1, 0.9), OrthogonalPenalty.Mode.COLUMNS)
+                        .boundTo(new long[] {8, 4}, 'f'));
     }
 
     /** Every non-null, non-static, non-transient field declared by the class must appear as a JSON property. */
@@ -166,7 +172,10 @@ class SerializationTest {
         assertEquals(opt, javaRoundTrip(opt));
     }
 
-    /** A ResNet-like graph using every penalty, PenalizedBatchNormalization, ActivityRegularization, TorchAdam. */
+    /**
+     * A ResNet-like graph using every penalty (OrthogonalPenalty bound by the policy), PenalizedBatchNormalization,
+     * ActivityRegularization, TorchAdam.
+     */
     static ComputationGraph everythingGraph() {
         ComputationGraphConfiguration conf = TestNets.resnetConf(3, 8, 4, 2, 3, new TorchAdam(1e-2), DataType.FLOAT,
                 null, PenalizedBatchNormalization::of, new ActivityRegularization(1e-3, 1e-2));
@@ -174,7 +183,8 @@ class SerializationTest {
         ComputationGraph net = TestNets.init(RegularizationPolicy.builder()
                 .penalize(Selector.layers("stem").withKinds(ParamKind.WEIGHT), new L1Penalty(1e-4))
                 .penalize(Selector.layers("b1*").withKinds(ParamKind.WEIGHT), L2SP.towards(1e-2, pretrained))
-                .penalize(Selector.layers("b2conv1").withKinds(ParamKind.WEIGHT), new ElasticNet(1e-5, 1e-4))
+                .penalize(Selector.layers("b2conv1").withKinds(ParamKind.WEIGHT), new ElasticNet(1e-5, 1e-4),
+                        new OrthogonalPenalty(0.05, OrthogonalPenalty.Mode.ROWS))
                 .penalize(Selector.layers("b2conv2").withKinds(ParamKind.WEIGHT), new DecoupledWeightDecay(0.05))
                 .penalize(Selector.layers("fc").withKinds(ParamKind.WEIGHT), new L2Penalty(5e-4), new ProximalL1(1e-3))
                 .penalize(Selector.kinds(ParamKind.NORM), new L2Penalty(new StepSchedule(ScheduleType.ITERATION,

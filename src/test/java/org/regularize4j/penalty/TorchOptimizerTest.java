@@ -13,6 +13,9 @@ import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.schedule.ISchedule;
 import org.nd4j.linalg.schedule.MapSchedule;
 import org.nd4j.linalg.schedule.ScheduleType;
+import org.regularize4j.optim.TorchAdam;
+import org.regularize4j.optim.TorchOptimizer;
+import org.regularize4j.optim.TorchSgd;
 import org.regularize4j.testutil.DoublePrecision;
 
 import java.util.HashMap;

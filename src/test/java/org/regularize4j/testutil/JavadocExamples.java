@@ -66,6 +66,28 @@ public final class JavadocExamples {
         return count;
     }
 
+    /**
+     * Checks that every {@code ```java} block of a Markdown document is copied verbatim (up to indentation and
+     * blank lines) into one of the test files.
+     *
+     * @return the number of blocks
+     */
+    public static int assertDocBlocksCopiedVerbatim(String doc, int minBlocks, String... testFiles) throws IOException {
+        StringBuilder tests = new StringBuilder();
+        for (String t : testFiles) {
+            tests.append('\n').append(Files.readString(Paths.get(t)));
+        }
+        String copies = normalize(tests.toString());
+        Matcher m = Pattern.compile("```java\\n(.*?)```", Pattern.DOTALL).matcher(Files.readString(Paths.get(doc)));
+        int blocks = 0;
+        while (m.find()) {
+            assertTrue(copies.contains(normalize(m.group(1))), doc + " example not copied verbatim:\n" + m.group(1));
+            blocks++;
+        }
+        assertTrue(blocks >= minBlocks, "java blocks in " + doc + ": " + blocks);
+        return blocks;
+    }
+
     /** The code with each line stripped and blank lines dropped: what "verbatim" compares. */
     public static String normalize(String code) {
         return Arrays.stream(code.split("\n")).map(String::strip).filter(l -> !l.isEmpty())

@@ -1,8 +1,14 @@
-package org.regularize4j.penalty;
+package org.regularize4j.optim;
 
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.regularization.Regularization;
 import org.nd4j.linalg.schedule.ISchedule;
+import org.regularize4j.penalty.DecoupledWeightDecay;
+import org.regularize4j.penalty.L2Penalty;
+import org.regularize4j.penalty.PenalizedBatchNormalization;
+import org.regularize4j.penalty.RegularizationPolicy;
+import org.regularize4j.penalty.Rule;
+import org.regularize4j.penalty.Selector;
 import org.regularize4j.util.Checks;
 
 import java.io.Serializable;

@@ -1,4 +1,4 @@
-package org.regularize4j.penalty;
+package org.regularize4j.optim;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.shape.Shape;
