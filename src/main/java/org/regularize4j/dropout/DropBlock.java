@@ -34,7 +34,9 @@ import java.util.Objects;
  * <p>DL4J applies a layer's dropout to the layer's <em>input</em>: {@code .dropOut(new DropBlock(...))} on a
  * convolution layer drops blocks of the activations coming into it. A {@code DropoutLayer} with a DropBlock
  * drops blocks of its input wherever it is placed. Activations must have rank 4: NCHW by default,
- * {@link #withDataFormat}(NHWC) for channels-last layers (an IDropout cannot see its layer's format).
+ * {@link #withDataFormat}(NHWC) for channels-last layers (an IDropout cannot see its layer's format). DL4J's
+ * NHWC convolution layer hands its dropout an NCHW gradient in the backward pass; DropBlock recognizes that
+ * and applies its mask in the gradient's layout.
  *
  * <p>Masks are a function of (seed, iteration, epoch, stream index), not of a random stream: the backward
  * pass, a gradient check's repeated forward passes and a resumed run see the same masks. Give every DropBlock
@@ -232,10 +234,34 @@ public class DropBlock implements IDropout {
             throw new IllegalStateException("Cannot do DropBlock's backward pass: no training forward pass (or the"
                     + " mask was cleared)");
         }
-        INDArray m = mask.dataType() == gradAtInput.dataType() ? mask : mask.castTo(gradAtInput.dataType());
+        INDArray m = maskInLayoutOf(gradAtOutput);
+        m = m.dataType() == gradAtInput.dataType() ? m : m.castTo(gradAtInput.dataType());
         Nd4j.getExecutioner().exec(new MulOp(gradAtOutput, m, gradAtInput));
         mask = null;
         return gradAtInput;
+    }
+
+    /**
+     * The mask in the layout of the gradient. DL4J 1.0.0-M2.1's ConvolutionLayer in NHWC mode applies its dropout
+     * to the NHWC input but back-propagates through it while its gradient is still NCHW (a permuted view, before
+     * its final permute back): that gradient has the mask's shape permuted to NCHW, or, when height, width and
+     * channels are all equal, the same shape with a smaller stride for examples than for channels.
+     */
+    private INDArray maskInLayoutOf(INDArray grad) {
+        long[] m = mask.shape();
+        long[] g = grad.shape();
+        if (dataFormat == CNN2DFormat.NHWC) {
+            long[] asNchw = {m[0], m[3], m[1], m[2]};
+            boolean sameShape = Arrays.equals(g, m);
+            if (Arrays.equals(g, asNchw) && (!sameShape || (g[0] > 1 && grad.stride(0) < grad.stride(1)))) {
+                return mask.permute(0, 3, 1, 2);
+            }
+        }
+        if (!Arrays.equals(g, m)) {
+            throw new IllegalStateException("DropBlock's backward pass got a gradient of shape " + Arrays.toString(g)
+                    + " for activations of shape " + Arrays.toString(m));
+        }
+        return mask;
     }
 
     /** The scaled mask of the last training forward pass (0 dropped, numel / kept kept), or null. */
