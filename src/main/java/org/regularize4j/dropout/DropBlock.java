@@ -42,7 +42,8 @@ import java.util.Objects;
  * pass, a gradient check's repeated forward passes and a resumed run see the same masks. Give every DropBlock
  * of a network its own stream with {@link #seedPerLayer(ComputationGraphConfiguration)}: it stamps the
  * network's seed and the layer's index, as the stochastic-depth vertices use theirs. Naming: {@code dropProb}
- * is a drop probability (DL4J's {@code Dropout(p)} takes a retain probability).
+ * is a drop probability (DL4J's {@code Dropout(p)} takes a retain probability). Like DL4J's dropouts, an
+ * instance keeps the mask of its layer's last forward pass: one instance per layer.
  *
  * <pre>{@code
  * ConvolutionLayer conv = new ConvolutionLayer.Builder(3, 3).nOut(16)
@@ -231,8 +232,9 @@ public class DropBlock implements IDropout {
             return gradAtOutput == gradAtInput ? gradAtInput : gradAtInput.assign(gradAtOutput);
         }
         if (mask == null) {
-            throw new IllegalStateException("Cannot do DropBlock's backward pass: no training forward pass (or the"
-                    + " mask was cleared)");
+            throw new IllegalStateException("Cannot do DropBlock's backward pass: no training forward pass, the mask"
+                    + " was cleared, or this DropBlock instance is shared by several layers (give each layer its own,"
+                    + " e.g. with DropBlock.seedPerLayer)");
         }
         INDArray m = maskInLayoutOf(gradAtOutput);
         m = m.dataType() == gradAtInput.dataType() ? m : m.castTo(gradAtInput.dataType());

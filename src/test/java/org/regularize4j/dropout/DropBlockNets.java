@@ -47,7 +47,7 @@ final class DropBlockNets {
                         .activation(Activation.TANH).build(), "in")
                 .addLayer("drop", new DropoutLayer.Builder(db).build(), "conv1")
                 .addLayer("conv2", new ConvolutionLayer.Builder(3, 3).nOut(3).dataFormat(format)
-                        .activation(Activation.TANH).dropOut(db).build(), "drop")
+                        .activation(Activation.TANH).dropOut(db.clone()).build(), "drop")
                 .addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), "conv2")
                 .addLayer("out", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(3)
                         .activation(Activation.SOFTMAX).build(), "pool")
