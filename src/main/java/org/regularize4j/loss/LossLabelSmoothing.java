@@ -27,10 +27,10 @@ import java.util.Objects;
  * timm's {@code mixup_target} composes the two. Smoothing keeps the logits from growing without bound to fit
  * a one-hot target, which regularizes and calibrates the classifier (Szegedy et al. 2016).
  *
- * <p>Masks (per example, {@code [n, 1]}, or per output, {@code [n, K]}) and per-output weights
- * ({@code [1, K]}) act as in {@code LossMCXENT}; score, gradient and {@link #computeScoreArray} are computed
- * from one log-softmax, so they agree exactly: {@code dL/dz_j = p_j Σ_k a_k − a_j} with
- * {@code a_k = w_k m_k t_k}. ε = 0 is plain (weighted) cross-entropy.
+ * <p>Per-example masks ({@code [n, 1]}, also the per-time-step masks of a {@code RnnOutputLayer}) and per-output
+ * weights ({@code [1, K]}) act as in {@code LossMCXENT}, which also rejects per-output masks with a softmax; score,
+ * gradient and {@link #computeScoreArray} are computed from one log-softmax, so they agree exactly:
+ * {@code dL/dz_j = p_j Σ_k a_k − a_j} with {@code a_k = w_k m t_k}. ε = 0 is plain (weighted) cross-entropy.
  *
  * <pre>{@code
  * OutputLayer out = new OutputLayer.Builder(new LossLabelSmoothing(0.1))   // timm: LabelSmoothingCrossEntropy(0.1)
@@ -71,7 +71,8 @@ public class LossLabelSmoothing implements ILossFunction {
             double min = weights.minNumber().doubleValue();
             double max = weights.maxNumber().doubleValue();
             if (!(min >= 0.0) || !Double.isFinite(max)) {
-                throw new IllegalArgumentException("weights must be finite and >= 0, got " + weights);
+                throw new IllegalArgumentException("weights must be finite and >= 0, got "
+                        + Arrays.toString(weights.toDoubleVector()));
             }
         }
         this.smoothing = smoothing;
@@ -117,6 +118,12 @@ public class LossLabelSmoothing implements ILossFunction {
             a.muliRowVector(weights.castTo(a.dataType()));
         }
         if (mask != null) {
+            if (LossUtil.isPerOutputMasking(a, mask)) {
+                throw new IllegalArgumentException("mask must be per example [n, 1], got shape "
+                        + Arrays.toString(mask.shape()) + ": DL4J's output layers apply a per-output mask to the"
+                        + " pre-activations, which a softmax over all outputs does not survive (LossMCXENT rejects"
+                        + " it too)");
+            }
             LossUtil.applyMask(a, mask);
         }
         INDArray shifted = preOutput.subColumnVector(preOutput.max(true, 1));
