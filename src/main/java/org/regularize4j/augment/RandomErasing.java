@@ -120,7 +120,7 @@ public final class RandomErasing implements DataSetPreProcessor {
         apply(dataSet, calls.getAndIncrement());
     }
 
-    /** Erases in a copy of the features of {@code dataSet} with the draws of {@code step}; the call counter is unchanged. */
+    /** Erases in a copy of the features of {@code dataSet} with the draws of {@code step}; the call count stays. */
     public void apply(DataSet dataSet, long step) {
         Checks.notNull("dataSet", dataSet);
         dataSet.setFeatures(erase(dataSet.getFeatures(), step));

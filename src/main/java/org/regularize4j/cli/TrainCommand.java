@@ -14,6 +14,7 @@ import org.regularize4j.data.Augmentation;
 import org.regularize4j.data.FashionMnist;
 import org.regularize4j.data.FashionMnistIterator;
 import org.regularize4j.depth.DropMode;
+import org.regularize4j.loss.LossLabelSmoothing;
 import org.regularize4j.penalty.L1Penalty;
 import org.regularize4j.penalty.ParamKind;
 import org.regularize4j.penalty.RegularizationPolicy;
@@ -134,6 +135,31 @@ final class TrainCommand implements Callable<Integer> {
             + " continues), >= 1.")
     Integer stopAfter;
 
+    // ---- recipe flags (issue 16): label smoothing, Mixup/CutMix, random erasing, DropBlock; all off by default
+    @Option(names = "--label-smoothing", defaultValue = "0",
+            description = "Label smoothing of the loss, in [0, 1); 0 = off. Default: ${DEFAULT-VALUE}")
+    double labelSmoothing;
+    @Option(names = "--mixup", defaultValue = "0", description = "Mixup alpha, >= 0; 0 = off. Default: 0")
+    double mixup;
+    @Option(names = "--cutmix", defaultValue = "0", description = "CutMix alpha, >= 0; 0 = off. Default: 0")
+    double cutmix;
+    @Option(names = "--mix-prob", defaultValue = "1",
+            description = "Probability that a batch is mixed (with --mixup/--cutmix), in [0, 1]. Default: 1")
+    double mixProb;
+    @Option(names = "--switch-prob", defaultValue = "0.5",
+            description = "Probability of CutMix rather than mixup when both are on, in [0, 1]. Default: 0.5")
+    double switchProb;
+    @Option(names = "--random-erase", defaultValue = "0",
+            description = "Random-erasing probability per image (per-pixel noise), in [0, 1]; 0 = off. Default: 0")
+    double randomErase;
+    @Option(names = "--drop-block", defaultValue = "0",
+            description = "DropBlock drop probability on the last two stages (blocks of 5, then 3), in [0, 1]; 0 = off."
+                    + " Default: ${DEFAULT-VALUE}")
+    double dropBlock;
+    /** The recipe settings of a run saved before these flags existed: off. */
+    static final Map<String, String> RECIPE_OFF = Map.of("label-smoothing", "0.0", "mixup", "0.0", "cutmix", "0.0",
+            "mix-prob", "1.0", "switch-prob", "0.5", "random-erase", "0.0", "drop-block", "0.0");
+
     /** Options that may differ from the saved settings on --resume. */
     private static final Set<String> RUN_CONTROL = Set.of("--resume", "--out", "--stop-after", "--help", "--version");
 
@@ -152,7 +178,9 @@ final class TrainCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--resume: " + out + " holds no run (no " + RunDirectory.SETTINGS + ")");
             }
             run = RunDirectory.create(out);
-            settings = resumedSettings(settings, run.readSettings());
+            Map<String, String> saved = new LinkedHashMap<>(RECIPE_OFF);
+            saved.putAll(run.readSettings());   // a run saved before the recipe flags ran without them
+            settings = resumedSettings(settings, saved);
             apply(settings);
         } else {
             if (out == null) {
@@ -187,6 +215,9 @@ final class TrainCommand implements Callable<Integer> {
         if (builder.name().endsWith("-imagenet")) {
             builder.smallInputStem(true);
         }
+        // ---- recipe (issue 16): DropBlock and label smoothing in the model, erasing and mixing on the batches
+        builder.dropBlock(dropBlock).loss(labelSmoothing > 0 ? new LossLabelSmoothing(labelSmoothing) : null);
+        Recipe recipe = new Recipe(mixup, cutmix, mixProb, switchProb, randomErase, FashionMnist.NUM_CLASSES, seed);
 
         ComputationGraph net;
         int firstEpoch;
@@ -219,6 +250,10 @@ final class TrainCommand implements Callable<Integer> {
         console.printf(Locale.ROOT, "weight penalties: policy %s%s%n", policy, policy.equals("none") ? ""
                 : ", weight decay " + weightDecay + (updater.equals("adamw") ? " (decoupled)" : " (coupled L2)")
                 + (l1 > 0 ? ", L1 " + l1 : ""));
+        if (recipe.isActive() || labelSmoothing > 0 || dropBlock > 0) {
+            console.printf(Locale.ROOT, "recipe: label smoothing %s, DropBlock %s, %s%n", labelSmoothing, dropBlock,
+                    recipe.describe());
+        }
         console.print(regularization.describe(net));
         console.println("output: " + run.dir());
         if (firstEpoch > 0) {
@@ -247,7 +282,7 @@ final class TrainCommand implements Callable<Integer> {
                     epochs);
             try (TrainingProgress bar = TrainingProgress.start(task, trainData.size(), console)) {
                 while (trainIt.hasNext()) {
-                    DataSet b = trainIt.next();
+                    DataSet b = recipe.apply(trainIt.next(), net.getConfiguration().getIterationCount());
                     net.fit(b);
                     int n = b.numExamples();
                     double[] lc = stats == null ? new double[] {net.score(), Double.NaN} : stats.lossAndCorrect(b.getLabels());
@@ -330,6 +365,13 @@ final class TrainCommand implements Callable<Integer> {
                 .put("weight_decay", policy.equals("none") ? 0.0 : weightDecay)
                 .put("l1", l1)
                 .put("augment", augment)
+                .put("label_smoothing", labelSmoothing)
+                .put("mixup", mixup)
+                .put("cutmix", cutmix)
+                .put("mix_prob", mixProb)
+                .put("switch_prob", switchProb)
+                .put("random_erase", randomErase)
+                .put("drop_block", dropBlock)
                 .put("seed", seed)
                 .put("native_build", NativeBackend.current().nativeBuild())
                 .put("out", run.dir().toString());
@@ -396,7 +438,29 @@ final class TrainCommand implements Callable<Integer> {
         s.put("data", data);
         s.put("train-per-class", trainPerClass == null ? "all" : Integer.toString(trainPerClass));
         s.put("augment", Boolean.toString(augment));
+        recipeSettings(s);
         return s;
+    }
+
+    /** Checks the recipe flags and adds them to the settings. */
+    private void recipeSettings(Map<String, String> s) {
+        if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
+            throw new IllegalArgumentException("--label-smoothing must be in [0, 1), got " + labelSmoothing);
+        }
+        Checks.nonNegative("--mixup", mixup);
+        Checks.nonNegative("--cutmix", cutmix);
+        Checks.probability("--mix-prob", mixProb);
+        Checks.probability("--switch-prob", switchProb);
+        Checks.probability("--random-erase", randomErase);
+        Checks.probability("--drop-block", dropBlock);
+        if (mixup == 0 && cutmix == 0 && (mixProb != 1.0 || switchProb != 0.5)) {
+            throw new IllegalArgumentException("--mix-prob and --switch-prob apply with --mixup or --cutmix");
+        }
+        double[] values = {labelSmoothing, mixup, cutmix, mixProb, switchProb, randomErase, dropBlock};
+        String[] keys = {"label-smoothing", "mixup", "cutmix", "mix-prob", "switch-prob", "random-erase", "drop-block"};
+        for (int i = 0; i < keys.length; i++) {
+            s.put(keys[i], Double.toString(values[i]));
+        }
     }
 
     /** The saved settings, after checking that every option given now agrees with them. */
@@ -438,6 +502,13 @@ final class TrainCommand implements Callable<Integer> {
         data = s.get("data");
         trainPerClass = s.get("train-per-class").equals("all") ? null : Integer.valueOf(s.get("train-per-class"));
         augment = Boolean.parseBoolean(s.get("augment"));
+        labelSmoothing = Double.parseDouble(s.get("label-smoothing"));
+        mixup = Double.parseDouble(s.get("mixup"));
+        cutmix = Double.parseDouble(s.get("cutmix"));
+        mixProb = Double.parseDouble(s.get("mix-prob"));
+        switchProb = Double.parseDouble(s.get("switch-prob"));
+        randomErase = Double.parseDouble(s.get("random-erase"));
+        dropBlock = Double.parseDouble(s.get("drop-block"));
     }
 
     private RegularizationPolicy policy(TorchOptimizer optimizer) {

@@ -43,9 +43,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * iteration count, which a resumed run restores), so runs are reproducible.
  *
  * <pre>{@code
- * Mixup mix = Mixup.builder()          // timm: Mixup(mixup_alpha=0.8, cutmix_alpha=1.0, label_smoothing=0.1, num_classes=10)
+ * Mixup mix = Mixup.builder()   // timm: Mixup(mixup_alpha=0.8, cutmix_alpha=1.0, num_classes=10)
  *         .mixupAlpha(0.8).cutmixAlpha(1.0).labelSmoothing(0.1).numClasses(10).seed(7).build();
- * DataSet batch = new DataSet(Nd4j.rand(DataType.FLOAT, 8, 1, 28, 28), Nd4j.eye(10).getRows(0, 1, 2, 3, 4, 5, 6, 7));
+ * DataSet batch = new DataSet(Nd4j.rand(DataType.FLOAT, 8, 1, 28, 28), Nd4j.eye(10).getRows(0, 1, 2, 3, 4, 5, 6,
+ *         7));
  * mix.preProcess(batch);               // features mixed, labels soft (each row sums to 1)
  * }</pre>
  */
@@ -81,12 +82,15 @@ public final class Mixup implements DataSetPreProcessor, MultiDataSetPreProcesso
         }
     }
 
-    /** A builder with timm's defaults: mixupAlpha 1, cutmixAlpha 0, prob 1, switchProb 0.5, BATCH, correctLam, labelSmoothing 0.1. */
+    /**
+     * A builder with timm's defaults: mixupAlpha 1, cutmixAlpha 0, prob 1, switchProb 0.5, BATCH, correctLam,
+     * labelSmoothing 0.1.
+     */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** Mixes {@code dataSet} in place (new feature and label arrays) with the draws of step {@link #calls()}, then counts the call. */
+    /** Mixes {@code dataSet} (new feature and label arrays) with the draws of step {@link #calls()}, then counts it. */
     @Override
     public void preProcess(DataSet dataSet) {
         apply(dataSet, calls.getAndIncrement());
@@ -108,7 +112,7 @@ public final class Mixup implements DataSetPreProcessor, MultiDataSetPreProcesso
         multiDataSet.setLabels(0, mixed[1]);
     }
 
-    /** Mixes {@code dataSet} (new feature and label arrays) with the draws of {@code step}; the call counter is unchanged. */
+    /** Mixes {@code dataSet} (new feature and label arrays) with the draws of {@code step}; the call count stays. */
     public void apply(DataSet dataSet, long step) {
         Checks.notNull("dataSet", dataSet);
         if (dataSet.getFeaturesMaskArray() != null || dataSet.getLabelsMaskArray() != null) {

@@ -15,6 +15,7 @@ import org.nd4j.linalg.activations.Activation;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.lossfunctions.ILossFunction;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.regularize4j.backend.FlatGradientUpdater;
 import org.regularize4j.depth.DepthSchedule;
@@ -87,6 +88,7 @@ public final class ResNet {
     private RegularizationPolicy policy = RegularizationPolicy.none();
     private DropBlock dropBlockSecondToLast;
     private DropBlock dropBlockLast;
+    private ILossFunction loss;
     private long seed = 42;
     private DataType dataType = DataType.FLOAT;
     private WorkspaceMode workspaceMode = WorkspaceMode.ENABLED;
@@ -226,6 +228,15 @@ public final class ResNet {
                 new DropBlock(dropProb, lastSize).withFast(true));
     }
 
+    /**
+     * The classifier's loss; null (default) is DL4J's softmax cross-entropy (MCXENT), e.g.
+     * {@code new LossLabelSmoothing(0.1)} for label smoothing.
+     */
+    public ResNet loss(ILossFunction loss) {
+        this.loss = loss;
+        return this;
+    }
+
     /** Any DropBlock on the second-to-last and the last stage (null: none there). */
     public ResNet dropBlock(DropBlock secondToLastStage, DropBlock lastStage) {
         this.dropBlockSecondToLast = secondToLastStage;
@@ -359,7 +370,8 @@ public final class ResNet {
         }
         ComputationGraphConfiguration conf = g
                 .addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), previous)
-                .addLayer("fc", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(numClasses)
+                .addLayer("fc", (loss == null ? new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
+                        : new OutputLayer.Builder(loss)).nOut(numClasses)
                         .activation(Activation.SOFTMAX).weightInit(WeightInit.XAVIER).build(), "pool")
                 .setOutputs("fc")
                 .build();

@@ -16,9 +16,10 @@ class JavadocExamplesTest {
 
     @Test
     void mixup() {
-        Mixup mix = Mixup.builder()          // timm: Mixup(mixup_alpha=0.8, cutmix_alpha=1.0, label_smoothing=0.1, num_classes=10)
+        Mixup mix = Mixup.builder()   // timm: Mixup(mixup_alpha=0.8, cutmix_alpha=1.0, num_classes=10)
                 .mixupAlpha(0.8).cutmixAlpha(1.0).labelSmoothing(0.1).numClasses(10).seed(7).build();
-        DataSet batch = new DataSet(Nd4j.rand(DataType.FLOAT, 8, 1, 28, 28), Nd4j.eye(10).getRows(0, 1, 2, 3, 4, 5, 6, 7));
+        DataSet batch = new DataSet(Nd4j.rand(DataType.FLOAT, 8, 1, 28, 28), Nd4j.eye(10).getRows(0, 1, 2, 3, 4, 5, 6,
+                7));
         mix.preProcess(batch);               // features mixed, labels soft (each row sums to 1)
         for (int i = 0; i < 8; i++) {
             assertEquals(1.0, batch.getLabels().getRow(i).sumNumber().doubleValue(), 1e-5);
