@@ -1,15 +1,12 @@
 package org.regularize4j.augment;
 
+import org.regularize4j.testutil.JavaSerialization;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -204,16 +201,10 @@ class RandomErasingTest {
     void javaSerializationRoundTrip() throws Exception {
         RandomErasing e = RandomErasing.builder().probability(0.25).minArea(0.05).maxArea(0.4).minAspect(0.5)
                 .maxAspect(3).mode(RandomErasing.Mode.RAND).minCount(1).maxCount(4).seed(9).build();
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-            out.writeObject(e);
-        }
-        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
-            RandomErasing back = (RandomErasing) in.readObject();
-            assertEquals(e, back);
-            assertEquals(e.hashCode(), back.hashCode());
-            assertEquals(e.plan(8, 20, 20, 2), back.plan(8, 20, 20, 2));
-        }
+        RandomErasing back = JavaSerialization.roundTrip(e);
+        assertEquals(e, back);
+        assertEquals(e.hashCode(), back.hashCode());
+        assertEquals(e.plan(8, 20, 20, 2), back.plan(8, 20, 20, 2));
     }
 
     @Test

@@ -125,14 +125,14 @@ class RecipeFlagsTest {
         Path resumed = dir.resolve("resumed");
         CliRun a = CliRun.of(tiny(straight, RECIPE));
         assertEquals(0, a.exitCode(), a.toString());
-        CliRun first = CliRun.of(tiny(resumed, concat(RECIPE, "--stop-after", "1")));
+        CliRun first = CliRun.of(tiny(resumed, TrainCommandTest.concat(RECIPE, "--stop-after", "1")));
         assertEquals(0, first.exitCode(), first.toString());
         CliRun second = CliRun.of("train", "--out", resumed.toString(), "--resume");
         assertEquals(0, second.exitCode(), second.toString());
         assertTrue(second.out().contains("resuming after epoch 1 of 2"), second.out());
         assertTrue(second.lastLine().contains("\"mixup\": 0.2") && second.lastLine().contains("\"drop_block\": 0.1"),
                 second.lastLine());
-        assertEquals(metricsWithoutTimes(straight), metricsWithoutTimes(resumed));
+        assertEquals(TrainCommandTest.metricsWithoutTimes(straight), TrainCommandTest.metricsWithoutTimes(resumed));
         ComputationGraph x = ModelSerializer.restoreComputationGraph(straight.resolve("model.zip").toFile(), true);
         ComputationGraph y = ModelSerializer.restoreComputationGraph(resumed.resolve("model.zip").toFile(), true);
         assertEquals(x.params(), y.params());
@@ -171,19 +171,5 @@ class RecipeFlagsTest {
         CliRun bad = CliRun.of("bench", "--model", "resnet8", "--drop-block", "1.5");
         assertEquals(2, bad.exitCode());
         assertTrue(bad.err().contains("--drop-block must be in [0, 1], got 1.5"), bad.err());
-    }
-
-    private static String[] concat(String[] a, String... b) {
-        String[] out = Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        return out;
-    }
-
-    /** metrics.csv without the columns that measure time (seconds, images per second). */
-    private static List<String> metricsWithoutTimes(Path run) throws IOException {
-        return Files.readAllLines(run.resolve("metrics.csv")).stream().map(l -> {
-            String[] f = l.split(",");
-            return String.join(",", f[0], f[1], f[2], f[3], f[4], f[5], f[8]);
-        }).collect(Collectors.toList());
     }
 }

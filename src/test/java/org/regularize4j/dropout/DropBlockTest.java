@@ -1,5 +1,6 @@
 package org.regularize4j.dropout;
 
+import org.regularize4j.testutil.JavaSerialization;
 import org.deeplearning4j.nn.conf.CNN2DFormat;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
@@ -25,11 +26,7 @@ import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.nd4j.linalg.schedule.MapSchedule;
 import org.nd4j.linalg.schedule.ScheduleType;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.File;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -213,13 +210,7 @@ class DropBlockTest {
             assertEquals(conf, back);
             assertEquals(full.withDataFormat(format), dropBlockOf(back, "drop"));
 
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-                out.writeObject(conf);
-            }
-            try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
-                assertEquals(conf, in.readObject());
-            }
+            assertEquals(conf, JavaSerialization.roundTrip(conf));
 
             ComputationGraph net = new ComputationGraph(conf);
             net.init();

@@ -1,5 +1,6 @@
 package org.regularize4j.loss;
 
+import org.regularize4j.testutil.JavaSerialization;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.MultiLayerConfiguration;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
@@ -17,11 +18,7 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Sgd;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.File;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -53,13 +50,7 @@ class LossSerializationTest {
             assertEquals(conf, back);
             assertEquals(loss, ((OutputLayer) back.getConf(1).getLayer()).getLossFn());
 
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-                out.writeObject(conf);
-            }
-            try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
-                assertEquals(conf, in.readObject());
-            }
+            assertEquals(conf, JavaSerialization.roundTrip(conf));
 
             MultiLayerNetwork net = new MultiLayerNetwork(conf);
             net.init();

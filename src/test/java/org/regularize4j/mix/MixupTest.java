@@ -1,5 +1,6 @@
 package org.regularize4j.mix;
 
+import org.regularize4j.testutil.JavaSerialization;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -13,10 +14,6 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
 import org.regularize4j.loss.LossLabelSmoothing;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -264,14 +261,7 @@ class MixupTest {
     void javaSerializationRoundTrip() throws Exception {
         Mixup mix = Mixup.builder().mixupAlpha(0.8).cutmixAlpha(1.0).cutmixMinMax(0.3, 0.9).prob(0.9).switchProb(0.4)
                 .mode(MixMode.PAIR).correctLam(false).labelSmoothing(0.05).numClasses(10).seed(15).build();
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-            out.writeObject(mix);
-        }
-        Mixup back;
-        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
-            back = (Mixup) in.readObject();
-        }
+        Mixup back = JavaSerialization.roundTrip(mix);
         assertEquals(mix, back);
         assertEquals(mix.hashCode(), back.hashCode());
         assertEquals(mix, mix.toBuilder().build());

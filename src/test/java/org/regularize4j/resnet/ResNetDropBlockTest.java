@@ -1,5 +1,6 @@
 package org.regularize4j.resnet;
 
+import org.regularize4j.testutil.JavaSerialization;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.conf.graph.LayerVertex;
@@ -16,11 +17,7 @@ import org.nd4j.linalg.learning.config.Sgd;
 import org.regularize4j.backend.DirectConv;
 import org.regularize4j.dropout.DropBlock;
 
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.File;
-import java.io.ObjectInputStream;
-import java.io.ObjectOutputStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -77,13 +74,7 @@ class ResNetDropBlockTest {
         ResNet r = ResNet.cifar(8).inputShape(3, 8, 8).numClasses(3).seed(5).dropBlock(0.2);
         ComputationGraphConfiguration conf = r.conf();
         assertEquals(conf, ComputationGraphConfiguration.fromJson(conf.toJson()));
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-            out.writeObject(conf);
-        }
-        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
-            assertEquals(conf, in.readObject());
-        }
+        assertEquals(conf, JavaSerialization.roundTrip(conf));
         assertEquals(conf, conf.clone());
         ComputationGraph net = r.build();
         DataSet ds = BatchModeSkipTest.data(6, 3, 8, 1);
