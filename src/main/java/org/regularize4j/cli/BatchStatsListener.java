@@ -10,6 +10,7 @@ import org.nd4j.linalg.activations.impl.ActivationSoftmax;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.lossfunctions.impl.LossMCXENT;
+import org.regularize4j.loss.LossLabelSmoothing;
 
 import java.util.List;
 import java.util.Map;
@@ -19,8 +20,9 @@ import java.util.Map;
  * (like PyTorch's running training loss): DL4J's {@code score()} adds the weight penalties, and a second forward
  * pass would cost a third of a step. During the forward pass DL4J hands the activations of every vertex except
  * the output layer to {@link #onForwardPass}; the logits are the softmax output layer's affine map of its input.
- * Works for a graph whose single output is a softmax {@link OutputLayer} with MCXENT loss (the ResNet builder's
- * {@code fc}); {@link #forNet} returns null otherwise.
+ * Works for a graph whose single output is a softmax {@link OutputLayer} with MCXENT or label-smoothing loss (the
+ * ResNet builder's {@code fc}); {@link #forNet} returns null otherwise. The loss is the cross-entropy against the
+ * (smoothed) labels, soft ones too (Mixup); an example counts as correct when its top logit is its top label.
  *
  * <pre>{@code
  * BatchStatsListener stats = BatchStatsListener.forNet(net);
@@ -32,11 +34,13 @@ import java.util.Map;
 final class BatchStatsListener extends BaseTrainingListener {
     private final String outputName;
     private final String inputName;
+    private final double smoothing;
     private INDArray logits;
 
-    private BatchStatsListener(String outputName, String inputName) {
+    private BatchStatsListener(String outputName, String inputName, double smoothing) {
         this.outputName = outputName;
         this.inputName = inputName;
+        this.smoothing = smoothing;
     }
 
     /** The listener for {@code net}, or null when its output is not a single softmax/MCXENT output layer. */
@@ -53,11 +57,14 @@ final class BatchStatsListener extends BaseTrainingListener {
                 .getLayerConf().getLayer();
         List<String> inputs = net.getConfiguration().getVertexInputs().get(out);
         if (!(conf instanceof OutputLayer) || !(((OutputLayer) conf).getActivationFn() instanceof ActivationSoftmax)
-                || !(((OutputLayer) conf).getLossFn() instanceof LossMCXENT) || inputs == null || inputs.size() != 1
+                || !(((OutputLayer) conf).getLossFn() instanceof LossMCXENT
+                || ((OutputLayer) conf).getLossFn() instanceof LossLabelSmoothing) || inputs == null || inputs.size() != 1
                 || !((OutputLayer) conf).hasBias()) {
             return null;
         }
-        return new BatchStatsListener(out, inputs.get(0));
+        Object loss = ((OutputLayer) conf).getLossFn();
+        return new BatchStatsListener(out, inputs.get(0),
+                loss instanceof LossLabelSmoothing ? ((LossLabelSmoothing) loss).getSmoothing() : 0.0);
     }
 
     @Override
@@ -82,6 +89,7 @@ final class BatchStatsListener extends BaseTrainingListener {
             return new double[] {Double.NaN, Double.NaN};
         }
         double[][] z = logits.toDoubleMatrix();
+        double[][] y = labels.toDoubleMatrix();
         int[] target = labels.argMax(1).toIntVector();
         logits = null;
         double loss = 0;
@@ -99,7 +107,11 @@ final class BatchStatsListener extends BaseTrainingListener {
             for (double v : z[i]) {
                 sum += Math.exp(v - max);
             }
-            loss += max + Math.log(sum) - z[i][target[i]];
+            double logSumExp = max + Math.log(sum);
+            for (int k = 0; k < z[i].length; k++) {
+                double t = (1 - smoothing) * y[i][k] + smoothing / z[i].length;
+                loss += t == 0 ? 0 : t * (logSumExp - z[i][k]);
+            }
             correct += arg == target[i] ? 1 : 0;
         }
         return new double[] {loss / z.length, correct};

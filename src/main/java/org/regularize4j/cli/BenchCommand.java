@@ -53,6 +53,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--schedule", defaultValue = "linear",
             description = "linear, efficientnet or linspace. Default: ${DEFAULT-VALUE}")
     String schedule;
+    @Option(names = "--drop-block", defaultValue = "0",
+            description = "DropBlock drop probability on the last two stages (blocks of 5, then 3, as timm's"
+                    + " drop_block_rate), in [0, 1]; 0 = off. Default: ${DEFAULT-VALUE}")
+    double dropBlock;
     @Option(names = "--shortcut", defaultValue = "b",
             description = "a (zero padding) or b (projection, the PyTorch peer's). Default: ${DEFAULT-VALUE}")
     String shortcut;
@@ -68,7 +72,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--inference", description = "Time inference (output) instead of training steps.")
     boolean inference;
     @Option(names = "--baseline",
-            description = "Also time the same network without stochastic depth (same seed, same initial parameters),"
+            description = "Also time the same network without stochastic depth and DropBlock (same seed, same initial"
+                    + " parameters),"
                     + " one step of each in turn in this process, so that slow spells of a shared machine hit both;"
                     + " reports its median and the ratio of the two medians.")
     boolean baseline;
@@ -87,27 +92,28 @@ final class BenchCommand implements Callable<Integer> {
         Checks.atLeast("--iters", iters, 1);
         Checks.atLeast("--warmup", warmup, 0);
         Checks.probability("--drop-path", dropPath);
+        Checks.probability("--drop-block", dropBlock);
         long[] shape = Models.inputShape(input);
         DropMode mode = parseMode(dropMode);
         ResNet builder = Models.resnet(model).inputShape(shape[0], shape[1], shape[2]).numClasses(classes)
                 .shortcut(parseShortcut(shortcut)).seed(seed).regularization(parsePolicy(policy, weightDecay))
-                .stochasticDepth(Models.schedule(schedule, dropPath), mode);
-        if (baseline && (inference || dropPath == 0)) {
-            throw new IllegalArgumentException("--baseline compares training with stochastic depth to training"
-                    + " without it: it needs --drop-path > 0 and no --inference");
+                .stochasticDepth(Models.schedule(schedule, dropPath), mode).dropBlock(dropBlock);
+        if (baseline && (inference || (dropPath == 0 && dropBlock == 0))) {
+            throw new IllegalArgumentException("--baseline compares training with stochastic depth or DropBlock to"
+                    + " training without them: it needs --drop-path > 0 or --drop-block > 0, and no --inference");
         }
         if (ema != null && (baseline || inference || !(ema > 0 && ema < 1))) {
             throw new IllegalArgumentException("--ema compares training steps with and without a model EMA: it needs a"
                     + " decay in (0, 1) and no --baseline or --inference, got --ema " + ema);
         }
         ComputationGraph net = builder.build();
-        ComputationGraph base = baseline ? builder.stochasticDepth(Models.schedule(schedule, 0), mode).build()
-                : ema != null ? builder.build() : null;
+        ComputationGraph base = baseline ? builder.stochasticDepth(Models.schedule(schedule, 0), mode).dropBlock(0)
+                .build() : ema != null ? builder.build() : null;
         ModelEma average = ema == null ? null : new ModelEma(ema).withWarmup(true);
         System.out.println("backend: " + NativeBackend.current().describe());
-        System.out.printf(Locale.ROOT, "%s: %,d parameters, batch %d, input %s, drop-path %s (%s, %s), %s%n",
+        System.out.printf(Locale.ROOT, "%s: %,d parameters, batch %d, input %s, drop-path %s (%s, %s), drop-block %s, %s%n",
                 builder.name(), net.numParams(), batch, input, dropPath, schedule, mode.name().toLowerCase(Locale.ROOT),
-                inference ? "inference" : "training");
+                dropBlock, inference ? "inference" : "training");
 
         Nd4j.getRandom().setSeed(seed);
         INDArray x = Nd4j.rand(DataType.FLOAT, batch, shape[0], shape[1], shape[2]);
@@ -171,20 +177,23 @@ final class BenchCommand implements Callable<Integer> {
             baseMedian = median(b);
             System.out.printf(Locale.ROOT, "without %s (alternating): median %.2f ms per training step"
                             + " (min %.2f, max %.2f); ratio %.3f with %.1f%% of the branches computed%n",
-                    average != null ? "the model EMA" : "stochastic depth", baseMedian, b[0], b[iters - 1],
-                    median / baseMedian, 100 * blocks.computedShare());
+                    average != null ? "the model EMA" : dropBlock == 0 ? "stochastic depth"
+                            : dropPath == 0 ? "DropBlock" : "stochastic depth and DropBlock",
+                    baseMedian, b[0], b[iters - 1], median / baseMedian, 100 * blocks.computedShare());
         }
         if (trim != null && !inference) {
             System.out.printf(Locale.ROOT, "memory trims: %d (%.1f ms in all), resident set now %d MB%n",
                     trim.trims(), trim.trimMillis(), MemoryTrimListener.residentBytes() >> 20);
         }
         System.out.printf(Locale.ROOT, "{\"model\": \"%s\", \"batch\": %d, \"input\": \"%s\", \"drop_path\": %s,"
-                        + " \"drop_mode\": \"%s\", \"schedule\": \"%s\", \"policy\": \"%s\", \"inference\": %s,"
+                        + " \"drop_mode\": \"%s\", \"schedule\": \"%s\", \"drop_block\": %s, \"policy\": \"%s\","
+                        + " \"inference\": %s,"
                         + " \"iters\": %d,"
                         + " \"ms_per_iter\": %.2f, \"img_per_s\": %.1f, \"computed_block_share\": %.4f,"
                         + " \"baseline_ms_per_iter\": %s, \"ratio_to_baseline\": %s, \"ema\": %s,"
                         + " \"params\": %d, \"native_build\": \"%s\", \"onednn\": %s}%n",
-                builder.name(), batch, input, dropPath, mode.name().toLowerCase(Locale.ROOT), schedule, policy, inference,
+                builder.name(), batch, input, dropPath, mode.name().toLowerCase(Locale.ROOT), schedule, dropBlock, policy,
+                inference,
                 iters,
                 median, batch * 1000.0 / median, inference ? 1.0 : blocks.computedShare(),
                 base == null ? "null" : String.format(Locale.ROOT, "%.2f", baseMedian),

@@ -17,6 +17,7 @@ import org.regularize4j.depth.DropMode;
 import org.regularize4j.ema.ModelEma;
 import org.regularize4j.optim.LayerDecay;
 import org.regularize4j.optim.TorchOptimizer;
+import org.regularize4j.loss.LossLabelSmoothing;
 import org.regularize4j.penalty.L1Penalty;
 import org.regularize4j.penalty.ParamKind;
 import org.regularize4j.penalty.PenaltyTable;
@@ -169,8 +170,39 @@ final class TrainCommand implements Callable<Integer> {
      * Settings added after runs were first saved, and the value that runs saved before them ran with: off for the
      * fine-tuning options; option-A shortcuts and He init.
      */
-    private static final Map<String, String> ADDED_SETTINGS = Map.of("ema", "off", "init-from", "off", "l2sp", "off",
-            "layer-decay", "off", "classes", "all", "shortcut", "a", "init", "he");
+    private static final Map<String, String> ADDED_SETTINGS = added();
+
+    // ---- recipe flags (issue 16): label smoothing, Mixup/CutMix, random erasing, DropBlock; all off by default
+    @Option(names = "--label-smoothing", defaultValue = "0",
+            description = "Label smoothing of the loss, in [0, 1); 0 = off. Default: ${DEFAULT-VALUE}")
+    double labelSmoothing;
+    @Option(names = "--mixup", defaultValue = "0", description = "Mixup alpha, >= 0; 0 = off. Default: 0")
+    double mixup;
+    @Option(names = "--cutmix", defaultValue = "0", description = "CutMix alpha, >= 0; 0 = off. Default: 0")
+    double cutmix;
+    @Option(names = "--mix-prob", defaultValue = "1",
+            description = "Probability that a batch is mixed (with --mixup/--cutmix), in [0, 1]. Default: 1")
+    double mixProb;
+    @Option(names = "--switch-prob", defaultValue = "0.5",
+            description = "Probability of CutMix rather than mixup when both are on, in [0, 1]. Default: 0.5")
+    double switchProb;
+    @Option(names = "--random-erase", defaultValue = "0",
+            description = "Random-erasing probability per image (per-pixel noise), in [0, 1]; 0 = off. Default: 0")
+    double randomErase;
+    @Option(names = "--drop-block", defaultValue = "0",
+            description = "DropBlock drop probability on the last two stages (blocks of 5, then 3), in [0, 1]; 0 = off."
+                    + " Default: ${DEFAULT-VALUE}")
+    double dropBlock;
+    /** The recipe settings of a run saved before these flags existed: off. */
+    static final Map<String, String> RECIPE_OFF = Map.of("label-smoothing", "0.0", "mixup", "0.0", "cutmix", "0.0",
+            "mix-prob", "1.0", "switch-prob", "0.5", "random-erase", "0.0", "drop-block", "0.0");
+
+    private static Map<String, String> added() {
+        Map<String, String> m = new LinkedHashMap<>(Map.of("ema", "off", "init-from", "off", "l2sp", "off",
+                "layer-decay", "off", "classes", "all", "shortcut", "a", "init", "he"));
+        m.putAll(RECIPE_OFF);
+        return java.util.Collections.unmodifiableMap(m);
+    }
 
     /** Options that may differ from the saved settings on --resume. */
     private static final Set<String> RUN_CONTROL = Set.of("--resume", "--out", "--stop-after", "--help", "--version");
@@ -235,6 +267,9 @@ final class TrainCommand implements Callable<Integer> {
         } else {
             builder.shortcut(BenchCommand.parseShortcut(shortcut));
         }
+        // ---- recipe (issue 16): DropBlock and label smoothing in the model, erasing and mixing on the batches
+        builder.dropBlock(dropBlock).loss(labelSmoothing > 0 ? new LossLabelSmoothing(labelSmoothing) : null);
+        Recipe recipe = new Recipe(mixup, cutmix, mixProb, switchProb, randomErase, FashionMnist.NUM_CLASSES, seed);
 
         ComputationGraph net;
         int firstEpoch;
@@ -292,6 +327,10 @@ final class TrainCommand implements Callable<Integer> {
         console.printf(Locale.ROOT, "weight penalties: policy %s%s%n", policy, policy.equals("none") ? ""
                 : (l2sp != null ? ", L2-SP " + l2sp + " instead of weight decay" : ", weight decay " + weightDecay
                 + (updater.equals("adamw") ? " (decoupled)" : " (coupled L2)")) + (l1 > 0 ? ", L1 " + l1 : ""));
+        if (recipe.isActive() || labelSmoothing > 0 || dropBlock > 0) {
+            console.printf(Locale.ROOT, "recipe: label smoothing %s, DropBlock %s, %s%n", labelSmoothing, dropBlock,
+                    recipe.describe());
+        }
         console.print(firstEpoch > 0 && l2sp != null ? PenaltyTable.of(net) : regularization.describe(net));
         if (!fineTuning.isEmpty()) {
             console.println("fine-tuning: " + fineTuning.replaceFirst("^, ", ""));
@@ -326,7 +365,7 @@ final class TrainCommand implements Callable<Integer> {
                     epochs);
             try (TrainingProgress bar = TrainingProgress.start(task, trainData.size(), console)) {
                 while (trainIt.hasNext()) {
-                    DataSet b = trainIt.next();
+                    DataSet b = recipe.apply(trainIt.next(), net.getConfiguration().getIterationCount());
                     net.fit(b);
                     int n = b.numExamples();
                     double[] lc = stats == null ? new double[] {net.score(), Double.NaN} : stats.lossAndCorrect(b.getLabels());
@@ -422,6 +461,13 @@ final class TrainCommand implements Callable<Integer> {
                 .put("weight_decay", policy.equals("none") || l2sp != null ? 0.0 : weightDecay)
                 .put("l1", l1)
                 .put("augment", augment)
+                .put("label_smoothing", labelSmoothing)
+                .put("mixup", mixup)
+                .put("cutmix", cutmix)
+                .put("mix_prob", mixProb)
+                .put("switch_prob", switchProb)
+                .put("random_erase", randomErase)
+                .put("drop_block", dropBlock)
                 .put("seed", seed)
                 .put("ema", ema == null ? Double.NaN : ema)
                 .put("ema_test_accuracy", emaEval == null ? Double.NaN : emaEval.accuracy(), "%.4f")
@@ -500,6 +546,7 @@ final class TrainCommand implements Callable<Integer> {
         s.put("train-per-class", trainPerClass == null ? "all" : Integer.toString(trainPerClass));
         s.put("augment", Boolean.toString(augment));
         fineTuningSettings(s, decayGiven);
+        recipeSettings(s);
         return s;
     }
 
@@ -534,6 +581,27 @@ final class TrainCommand implements Callable<Integer> {
         s.put("l2sp", l2sp == null ? "off" : l2sp);
         s.put("layer-decay", layerDecay == null ? "off" : Double.toString(layerDecay));
         s.put("classes", classes == null ? "all" : classes);
+    }
+
+    /** Checks the recipe flags and adds them to the settings. */
+    private void recipeSettings(Map<String, String> s) {
+        if (!(labelSmoothing >= 0 && labelSmoothing < 1)) {
+            throw new IllegalArgumentException("--label-smoothing must be in [0, 1), got " + labelSmoothing);
+        }
+        Checks.nonNegative("--mixup", mixup);
+        Checks.nonNegative("--cutmix", cutmix);
+        Checks.probability("--mix-prob", mixProb);
+        Checks.probability("--switch-prob", switchProb);
+        Checks.probability("--random-erase", randomErase);
+        Checks.probability("--drop-block", dropBlock);
+        if (mixup == 0 && cutmix == 0 && (mixProb != 1.0 || switchProb != 0.5)) {
+            throw new IllegalArgumentException("--mix-prob and --switch-prob apply with --mixup or --cutmix");
+        }
+        double[] values = {labelSmoothing, mixup, cutmix, mixProb, switchProb, randomErase, dropBlock};
+        String[] keys = {"label-smoothing", "mixup", "cutmix", "mix-prob", "switch-prob", "random-erase", "drop-block"};
+        for (int i = 0; i < keys.length; i++) {
+            s.put(keys[i], Double.toString(values[i]));
+        }
     }
 
     /** The saved settings, after checking that every option given now agrees with them. */
@@ -579,6 +647,13 @@ final class TrainCommand implements Callable<Integer> {
         data = s.get("data");
         trainPerClass = s.get("train-per-class").equals("all") ? null : Integer.valueOf(s.get("train-per-class"));
         augment = Boolean.parseBoolean(s.get("augment"));
+        labelSmoothing = Double.parseDouble(s.get("label-smoothing"));
+        mixup = Double.parseDouble(s.get("mixup"));
+        cutmix = Double.parseDouble(s.get("cutmix"));
+        mixProb = Double.parseDouble(s.get("mix-prob"));
+        switchProb = Double.parseDouble(s.get("switch-prob"));
+        randomErase = Double.parseDouble(s.get("random-erase"));
+        dropBlock = Double.parseDouble(s.get("drop-block"));
         ema = s.get("ema").equals("off") ? null : Double.valueOf(s.get("ema"));
         initFrom = s.get("init-from").equals("off") ? null : Paths.get(s.get("init-from"));
         l2sp = s.get("l2sp").equals("off") ? null : s.get("l2sp");

@@ -37,12 +37,19 @@ public final class DropDecisions {
      * A uniform variate in [0, 1) determined by its coordinates.
      */
     public static double uniform(long seed, long iteration, long epoch, long streamIndex, long example) {
+        return (hash(seed, iteration, epoch, streamIndex, example) >>> 11) * 0x1.0p-53;
+    }
+
+    /**
+     * The 64 random bits behind {@link #uniform}: a well-mixed function of the coordinates, for components that
+     * need more than one variate per coordinate (e.g. to seed a generator per example, as DropBlock does).
+     */
+    public static long hash(long seed, long iteration, long epoch, long streamIndex, long example) {
         long h = mix(seed ^ 0x9E3779B97F4A7C15L);
         h = mix(h ^ (iteration * 0xBF58476D1CE4E5B9L + 0x632BE59BD9B4E019L));
         h = mix(h ^ (epoch * 0x94D049BB133111EBL + 0x2545F4914F6CDD1DL));
         h = mix(h ^ (streamIndex * 0xD6E8FEB86659FD93L + 0x9E3779B97F4A7C15L));
-        h = mix(h ^ (example * 0xA0761D6478BD642FL + 0xE7037ED1A0B428DBL));
-        return (h >>> 11) * 0x1.0p-53;
+        return mix(h ^ (example * 0xA0761D6478BD642FL + 0xE7037ED1A0B428DBL));
     }
 
     /**

@@ -17,11 +17,13 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Nesterovs;
+import org.nd4j.linalg.lossfunctions.ILossFunction;
 import org.nd4j.linalg.lossfunctions.LossFunctions;
 import org.regularize4j.backend.FlatGradientUpdater;
 import org.regularize4j.depth.DepthSchedule;
 import org.regularize4j.depth.DropMode;
 import org.regularize4j.depth.Scaling;
+import org.regularize4j.dropout.DropBlock;
 import org.regularize4j.penalty.RegularizationPolicy;
 import org.regularize4j.util.Checks;
 
@@ -47,6 +49,14 @@ import java.util.List;
  * {@code bn1Beta}, {@code bn1Mean}, {@code bn1Var}, {@code conv2W}, ..., and {@code scConvW}, {@code scBn...}
  * for a projection shortcut; stochastic-depth blocks are numbered 0..N−1 across all stages for the
  * {@link DepthSchedule}.
+ *
+ * <p>{@link #dropBlock(double)} puts DropBlock on the last two stages as timm's {@code drop_block_rate} does:
+ * block size 5 with γ scale 0.25 on the second-to-last stage, 3 with γ scale 1 on the last, the fast variant
+ * (timm's default then), on the output of every conv + batch-norm unit of each block's branch. The same sizes
+ * serve the CIFAR-style networks: their last two stages see 14x14 and 7x7 maps on 28x28 inputs (Fashion-MNIST)
+ * and 16x16 and 8x8 on 32x32 (CIFAR), the sizes of an ImageNet ResNet's last two stages at 224x224 (14x14 and
+ * 7x7) for which timm chose 5 and 3; a block then covers about the same share of the map (5/14 and 3/7 of a
+ * side). Smaller maps clip the block.
  *
  * <pre>{@code
  * ComputationGraph net = ResNet.cifar(20)
@@ -78,6 +88,9 @@ public final class ResNet {
     private Scaling scaling = Scaling.INVERTED;
     private IUpdater updater = new Nesterovs(0.1, 0.9);
     private RegularizationPolicy policy = RegularizationPolicy.none();
+    private DropBlock dropBlockSecondToLast;
+    private DropBlock dropBlockLast;
+    private ILossFunction loss;
     private long seed = 42;
     private DataType dataType = DataType.FLOAT;
     private WorkspaceMode workspaceMode = WorkspaceMode.ENABLED;
@@ -198,6 +211,44 @@ public final class ResNet {
         this.schedule = Checks.notNull("schedule", schedule);
         this.dropMode = Checks.notNull("mode", mode);
         this.scaling = Checks.notNull("scaling", scaling);
+        return this;
+    }
+
+    /**
+     * DropBlock on the last two stages with timm's block sizes and γ scales (5 and 0.25, then 3 and 1; see the
+     * class comment); {@code dropProb} in [0, 1], 0 = off.
+     */
+    public ResNet dropBlock(double dropProb) {
+        return dropBlock(dropProb, 5, 3);
+    }
+
+    /** DropBlock on the last two stages with {@code blockSize} ({@code >= 1}) in both and timm's γ scales. */
+    public ResNet dropBlock(double dropProb, int blockSize) {
+        return dropBlock(dropProb, blockSize, blockSize);
+    }
+
+    private ResNet dropBlock(double dropProb, int secondToLastSize, int lastSize) {
+        Checks.probability("dropProb", dropProb);
+        if (dropProb == 0) {
+            return dropBlock(null, null);
+        }
+        return dropBlock(new DropBlock(dropProb, secondToLastSize).withGammaScale(0.25).withFast(true),
+                new DropBlock(dropProb, lastSize).withFast(true));
+    }
+
+    /**
+     * The classifier's loss; null (default) is DL4J's softmax cross-entropy (MCXENT), e.g.
+     * {@code new LossLabelSmoothing(0.1)} for label smoothing.
+     */
+    public ResNet loss(ILossFunction loss) {
+        this.loss = loss;
+        return this;
+    }
+
+    /** Any DropBlock on the second-to-last and the last stage (null: none there). */
+    public ResNet dropBlock(DropBlock secondToLastStage, DropBlock lastStage) {
+        this.dropBlockSecondToLast = secondToLastStage;
+        this.dropBlockLast = lastStage;
         return this;
     }
 
@@ -372,6 +423,8 @@ public final class ResNet {
                         .dropMode(dropMode)
                         .scaling(scaling)
                         .inputFromRelu(true)
+                        .dropBlock(s == blocksPerStage.length - 1 ? dropBlockLast
+                                : s == blocksPerStage.length - 2 ? dropBlockSecondToLast : null)
                         .weightInit(convInit)
                         .bnDecay(1 - bnMomentum)
                         .bnEps(bnEps)
@@ -382,7 +435,8 @@ public final class ResNet {
         }
         ComputationGraphConfiguration conf = g
                 .addLayer("pool", new GlobalPoolingLayer.Builder(PoolingType.AVG).build(), previous)
-                .addLayer("fc", new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT).nOut(numClasses)
+                .addLayer("fc", (loss == null ? new OutputLayer.Builder(LossFunctions.LossFunction.MCXENT)
+                        : new OutputLayer.Builder(loss)).nOut(numClasses)
                         .activation(Activation.SOFTMAX).weightInit(classifierInit).build(), "pool")
                 .setOutputs("fc")
                 .build();

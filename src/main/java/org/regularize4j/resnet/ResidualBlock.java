@@ -10,6 +10,7 @@ import org.nd4j.shade.jackson.annotation.JsonProperty;
 import org.regularize4j.backend.NativeOps;
 import org.regularize4j.depth.DropMode;
 import org.regularize4j.depth.Scaling;
+import org.regularize4j.dropout.DropBlock;
 import org.regularize4j.util.Checks;
 
 import java.util.ArrayList;
@@ -23,7 +24,10 @@ import java.util.Objects;
  * the libnd4j/oneDNN kernels, and the mask is stochastic depth (as in {@code StochasticDepthVertex}):
  * {@link DropMode#ROW} draws per example; {@link DropMode#BATCH} draws once per iteration and, when the
  * block is dropped, does not compute its branch at all, forward or backward (its parameters get zero
- * gradient and its batch-norm statistics stay as they are).
+ * gradient and its batch-norm statistics stay as they are). An optional {@link DropBlock} masks the output
+ * of every branch unit (conv + batch norm, and ReLU where the unit has one) while training, as timm's
+ * ResNets apply {@code drop_block} after each batch norm of the branch (a mask of 0s and a positive scale
+ * commutes with the ReLU).
  *
  * <p>Parameters (readable names for penalty rules): {@code conv1W}, {@code bn1Gamma}, {@code bn1Beta},
  * {@code bn1Mean}, {@code bn1Var}, {@code conv2W}, ... ({@code conv3W} for bottlenecks), and for a
@@ -55,6 +59,8 @@ public class ResidualBlock extends BaseConvBnLayer {
     private Long seed;
     @JsonProperty("inputFromRelu")
     private boolean inputFromRelu;
+    @JsonProperty("dropBlock")
+    private DropBlock dropBlock;
 
     /** For JSON. */
     protected ResidualBlock() {
@@ -71,6 +77,7 @@ public class ResidualBlock extends BaseConvBnLayer {
         this.scaling = Checks.notNull("scaling", b.scaling);
         this.seed = b.seed;
         this.inputFromRelu = b.inputFromRelu;
+        this.dropBlock = b.dropBlock;
         if (b.nOut < 1) {
             throw new IllegalArgumentException("nOut must be >= 1, got " + b.nOut);
         }
@@ -117,6 +124,11 @@ public class ResidualBlock extends BaseConvBnLayer {
 
     public Long getSeed() {
         return seed;
+    }
+
+    /** DropBlock on the branch units' outputs, or null (off). */
+    public DropBlock getDropBlock() {
+        return dropBlock;
     }
 
     /** Whether the input is declared to be a ReLU's output (see {@link Builder#inputFromRelu}). */
@@ -181,7 +193,9 @@ public class ResidualBlock extends BaseConvBnLayer {
 
     @Override
     public ResidualBlock clone() {
-        return (ResidualBlock) super.clone();
+        ResidualBlock c = (ResidualBlock) super.clone();
+        c.dropBlock = dropBlock == null ? null : dropBlock.clone();
+        return c;
     }
 
     @Override
@@ -193,13 +207,13 @@ public class ResidualBlock extends BaseConvBnLayer {
         return blockType == that.blockType && stride == that.stride && shortcut == that.shortcut
                 && bottleneckWidth == that.bottleneckWidth && Double.compare(dropProb, that.dropProb) == 0
                 && dropMode == that.dropMode && scaling == that.scaling && Objects.equals(seed, that.seed)
-                && inputFromRelu == that.inputFromRelu;
+                && inputFromRelu == that.inputFromRelu && Objects.equals(dropBlock, that.dropBlock);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(super.hashCode(), blockType, stride, shortcut, bottleneckWidth, dropProb, dropMode,
-                scaling, seed, inputFromRelu);
+                scaling, seed, inputFromRelu, dropBlock);
     }
 
     /** Builder in DL4J's style. */
@@ -213,6 +227,7 @@ public class ResidualBlock extends BaseConvBnLayer {
         private Scaling scaling = Scaling.INVERTED;
         private Long seed;
         private boolean inputFromRelu;
+        private DropBlock dropBlock;
 
         /** BASIC (default) or BOTTLENECK. */
         public Builder blockType(BlockType blockType) {
@@ -273,6 +288,16 @@ public class ResidualBlock extends BaseConvBnLayer {
          */
         public Builder inputFromRelu(boolean inputFromRelu) {
             this.inputFromRelu = inputFromRelu;
+            return this;
+        }
+
+        /**
+         * DropBlock on the output of every branch unit while training; null (default) for none. Its seed and
+         * stream index are not used: the masks come from (block seed or network seed, iteration, epoch, layer
+         * index, unit), and the layouts (NCHW or channels-last) are the block's own.
+         */
+        public Builder dropBlock(DropBlock dropBlock) {
+            this.dropBlock = dropBlock;
             return this;
         }
 

@@ -38,6 +38,7 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
     private boolean passedThrough;  // the last forward pass returned its input (skipped identity block)
     private boolean channelsLast;   // the last forward pass ran channels-last (NHWC inside; kept after clear())
     private long[] innerInputShape; // the input's shape as the units saw it (NHWC when channelsLast)
+    private final BranchDropBlock dropBlock = new BranchDropBlock(3);   // masks of the branch units (DropBlock)
 
     public ResidualBlockImpl(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
@@ -88,6 +89,8 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
 
         scales = s;
         branchComputed = compute;
+        dropBlock.begin(c.getDropBlock(), training && compute, seed, getIterationCount(), getEpochCount(), getIndex(),
+                workerIndex);
         passedThrough = !compute && training && c.isInputFromRelu() && !c.changesShape();
         boolean nhwc = channelsLastFor(input);
         if (passedThrough) {
@@ -109,6 +112,7 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
             for (int i = 0; i < n; i++) {
                 ArrayType keep = training && i < n - 1 ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM;
                 h = nhwc ? units.get(i).forwardNhwc(h, training, mgr, keep) : units.get(i).forward(h, training, mgr, keep);
+                h = dropBlock.forward(i, h, nhwc, mgr, keep);
             }
             if (!NativeKernels.scaleAddRelu(h, s.isUniform() && s.get(0) == 1.0 ? null : floats(s), shortcut, out)) {
                 s.multiplyAdd(h, shortcut, out);
@@ -263,6 +267,7 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
             INDArray g = uniform || perExample != null ? d
                     : scales.multiply(d, mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, d.shape(), 'c'));
             for (int i = n - 1; i >= 0; i--) {
+                g = dropBlock.backward(i, g, mgr);   // DropBlock: the gradient at unit i's unmasked output
                 g = units.get(i).backward(g, uniform && i == n - 1 ? scales.get(0) : 1.0, i == n - 1 ? perExample : null,
                         gradientViews, mgr, i == 0 ? ArrayType.ACTIVATION_GRAD : ArrayType.BP_WORKING_MEM);
             }
@@ -298,10 +303,16 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         return new Pair<>(gradientObject(), dx);
     }
 
+    /** The DropBlock mask of branch unit {@code unit} in the last training forward pass, or null. */
+    INDArray dropBlockMask(int unit) {
+        return dropBlock.mask(unit);
+    }
+
     @Override
     public void clear() {
         super.clear();
         output = null;
         passedThrough = false;
+        dropBlock.clear();
     }
 }

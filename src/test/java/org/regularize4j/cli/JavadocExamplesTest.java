@@ -159,6 +159,16 @@ class JavadocExamplesTest {
     }
 
     @Test
+    void recipe() {
+        DataSet batch = new DataSet(org.nd4j.linalg.factory.Nd4j.rand(org.nd4j.linalg.api.buffer.DataType.FLOAT, 4, 1,
+                28, 28), org.nd4j.linalg.factory.Nd4j.eye(10).getRows(0, 1, 2, 3));
+        Recipe recipe = new Recipe(0.8, 1.0, 1.0, 0.5, 0.25, 10, 1L);
+        DataSet mixed = recipe.apply(batch, 0);   // erased, then mixed; labels soft
+        assertTrue(recipe.isActive());
+        assertEquals(1.0, mixed.getLabels().getRow(0).sumNumber().doubleValue(), 1e-5);
+    }
+
+    @Test
     void everyExampleIsCopiedHereVerbatim() throws IOException {
         JavadocExamples.assertCopiedVerbatim("src/main/java/org/regularize4j/cli",
                 "src/test/java/org/regularize4j/cli/JavadocExamplesTest.java", 15);

@@ -109,14 +109,14 @@ class TrainCommandTest {
         assertEquals(8, y.getConfiguration().getIterationCount());   // 2 epochs of 4 batches (100 images, batch 32)
     }
 
-    private static String[] concat(String[] a, String... b) {
+    static String[] concat(String[] a, String... b) {
         String[] out = Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, out, a.length, b.length);
         return out;
     }
 
     /** metrics.csv without the columns that measure time (seconds, images per second). */
-    private static List<String> metricsWithoutTimes(Path run) throws IOException {
+    static List<String> metricsWithoutTimes(Path run) throws IOException {
         return Files.readAllLines(run.resolve("metrics.csv")).stream().map(l -> {
             String[] f = l.split(",");
             return String.join(",", f[0], f[1], f[2], f[3], f[4], f[5], f[8]);
