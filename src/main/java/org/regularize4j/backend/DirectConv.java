@@ -1,11 +1,65 @@
 package org.regularize4j.backend;
 
+import org.bytedeco.dnnl.const_dnnl_op_desc_t;
+import org.bytedeco.dnnl.dnnl_convolution_desc_t;
+import org.bytedeco.dnnl.dnnl_engine;
+import org.bytedeco.dnnl.dnnl_exec_arg_t;
+import org.bytedeco.dnnl.dnnl_memory;
+import org.bytedeco.dnnl.dnnl_memory_desc_t;
+import org.bytedeco.dnnl.dnnl_primitive;
+import org.bytedeco.dnnl.dnnl_primitive_desc;
+import org.bytedeco.dnnl.dnnl_stream;
+import org.bytedeco.dnnl.dnnl_version_t;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 import java.lang.ref.Cleaner;
+import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Set;
+import java.util.List;
+import java.util.Locale;
+
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_WEIGHTS;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DST;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_SRC;
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_WEIGHTS;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_backward_data_desc_init;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_backward_weights_desc_init;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_direct;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_forward_desc_init;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_cpu;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_engine_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_f32;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_format_tag_any;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_forward_training;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_equal;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_init_by_strides;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_init_by_tag;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_destroy;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_set_data_handle;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_destroy;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_query;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_query_md;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_destroy;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_execute;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_query_diff_weights_md;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_query_impl_info_str;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_query_weights_md;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_reorder_primitive_desc_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_default_flags;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_destroy;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_success;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_version;
 
 /**
  * A convolution run by oneDNN directly on channels-last (NHWC) float arrays: no bias, no dilation, square kernel,
@@ -16,10 +70,11 @@ import java.util.Set;
  * 32x32 those copies cost about as much as the convolution. oneDNN's fast kernels read NHWC directly, so a network
  * whose activations stay channels-last needs no copies; the primitives are created once per shape (here).
  *
- * <p>How: the {@code linux-x86_64-onednn-avx2} build of libnd4j contains oneDNN 2.3 without exporting its C API;
- * the native kernels library finds the functions in libnd4j's ELF symbol table ({@code src/main/c/r4jkernels.c}).
- * Usable when the native kernels are, ND4J runs on oneDNN, and that lookup succeeds; the system property
- * {@code regularize4j.directConv=false} or {@link #setEnabled} turns it off (the blocks then run NCHW on libnd4j).
+ * <p>How: oneDNN's public, stable C API (v2), through JavaCPP's presets {@code org.bytedeco:dnnl} (2.5.2, the
+ * JavaCPP version of ND4J M2.1; natives for linux-x86_64, macosx-x86_64 and windows-x86_64). Its libdnnl resolves
+ * its OpenMP runtime to the libgomp that libnd4j loaded, so both run on one thread team. Usable when those natives
+ * load on this platform; the system property {@code regularize4j.directConv=false} or {@link #setEnabled} turns it
+ * off. Which layers use it is decided once per layer by {@link KernelPaths}.
  *
  * <p>A plan holds mutable native state: use it from one thread at a time (each layer owns its plans).
  *
@@ -32,43 +87,77 @@ import java.util.Set;
  * }</pre>
  */
 public final class DirectConv implements AutoCloseable {
-    private static final String EXPORTED =
-            "_ZN2sd11onednnUtils13poolingONEDNNEPKNS_7NDArrayEPS1_iiiiiiiiiiN4dnnl9algorithmE";
     private static final Cleaner CLEANER = Cleaner.create();
     private static final Object LOCK = new Object();
     private static volatile String status;
     private static volatile boolean available;
     private static volatile boolean enabled =
             Boolean.parseBoolean(System.getProperty("regularize4j.directConv", "true"));
+    private static dnnl_engine engine;
 
     private final long[] xShape;
     private final long[] yShape;
     private final long[] wShape;
     private final int stride;
     private final int padding;
-    private final Handle handle;
+    private final Handles handles;
     private final Cleaner.Cleanable cleanable;
 
-    /** Owns the native handle; destroyed when the plan is closed or unreachable. */
-    private static final class Handle implements Runnable {
-        private long value;
-
-        Handle(long value) {
-            this.value = value;
-        }
-
-        @Override
-        public synchronized void run() {
-            if (value != 0) {
-                NativeKernels.r4j_conv_destroy(value);
-                value = 0;
-            }
+    /** A pointer whose address is set per call (the arrays' memory; oneDNN keeps no reference after a call). */
+    private static final class Address extends Pointer {
+        Address at(long address) {
+            this.address = address;
+            return this;
         }
     }
 
-    private DirectConv(long handle, long[] xShape, long[] yShape, long[] wShape, int stride, int padding) {
-        this.handle = new Handle(handle);
-        this.cleanable = CLEANER.register(this, this.handle);
+    /** The plan's native objects; destroyed when the plan is closed or unreachable. */
+    private static final class Handles implements Runnable {
+        final dnnl_stream stream = new dnnl_stream();
+        final dnnl_primitive fwd = new dnnl_primitive();
+        final dnnl_primitive bwdData = new dnnl_primitive();
+        final dnnl_primitive bwdWeights = new dnnl_primitive();
+        dnnl_primitive reorderFwd;          // user weights -> forward weights, or null when the layouts agree
+        dnnl_primitive reorderBwd;          // user weights -> backward-data weights, or null
+        dnnl_primitive reorderDw;           // backward-weights result -> user layout, or null
+        final dnnl_memory x = new dnnl_memory();
+        final dnnl_memory y = new dnnl_memory();
+        final dnnl_memory dy = new dnnl_memory();
+        final dnnl_memory dx = new dnnl_memory();
+        final dnnl_memory wUser = new dnnl_memory();
+        final dnnl_memory dwUser = new dnnl_memory();
+        dnnl_memory wFwd;
+        dnnl_memory wBwd;
+        dnnl_memory dwInner;
+        final List<Object> owned = new ArrayList<>();   // everything created, for run()
+        final Address[] addresses = {new Address(), new Address(), new Address()};
+        final dnnl_exec_arg_t args = new dnnl_exec_arg_t(3);
+        final String[] implementations = new String[3];
+        boolean closed;
+
+        @Override
+        public synchronized void run() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            for (Object o : owned) {
+                if (o instanceof dnnl_primitive && !((dnnl_primitive) o).isNull()) {
+                    dnnl_primitive_destroy((dnnl_primitive) o);
+                } else if (o instanceof dnnl_memory && !((dnnl_memory) o).isNull()) {
+                    dnnl_memory_destroy((dnnl_memory) o);
+                }
+            }
+            if (!stream.isNull()) {
+                dnnl_stream_destroy(stream);
+            }
+            args.close();
+        }
+    }
+
+    private DirectConv(Handles handles, long[] xShape, long[] yShape, long[] wShape, int stride, int padding) {
+        this.handles = handles;
+        this.cleanable = CLEANER.register(this, handles);
         this.xShape = xShape;
         this.yShape = yShape;
         this.wShape = wShape;
@@ -87,35 +176,71 @@ public final class DirectConv implements AutoCloseable {
             String why;
             boolean ok = false;
             try {
-                if (!NativeKernels.isLoaded()) {
-                    why = "not used: native kernels " + NativeKernels.status();
-                } else if (!NativeBackend.current().oneDnnEnabled()) {
-                    why = "not used: ND4J does not run on oneDNN";
+                if (!Nd4j.getEnvironment().isCPU()) {
+                    why = "not used: ND4J's backend is not the CPU backend (the arrays live on the device)";
                 } else {
-                    Set<String> libs = NativeKernels.mappedLibraries("libnd4jcpu");
-                    if (libs.size() != 1) {
-                        why = "not used: libnd4jcpu mapped " + libs.size() + " times " + libs;
+                    dnnl_engine e = new dnnl_engine();
+                    int rc = dnnl_engine_create(e, dnnl_cpu, 0);
+                    if (rc != dnnl_success) {
+                        why = "not used: oneDNN could not create a CPU engine (status " + rc + ")";
                     } else {
-                        int rc = NativeKernels.r4j_dnnl_init(libs.iterator().next(), EXPORTED);
-                        ok = rc == 0;
-                        why = (ok ? "" : "not used: ") + NativeKernels.r4j_dnnl_error();
+                        engine = e;
+                        dnnl_version_t v = dnnl_version();
+                        why = String.format(Locale.ROOT, "oneDNN %d.%d.%d (public C API, org.bytedeco:dnnl)",
+                                v.major(), v.minor(), v.patch());
+                        ok = true;
+                        // libdnnl resolves libgomp.so.1 to the copy libnd4j loaded; two runtimes would fight for the
+                        // cores (checked where /proc/self/maps exists)
+                        java.util.Set<String> gomps = mappedGomps();
+                        if (gomps.size() > 1) {
+                            why = "not used: " + gomps.size() + " OpenMP runtimes mapped " + gomps;
+                            ok = false;
+                        }
                     }
                 }
-            } catch (Throwable t) {   // IOException, UnsatisfiedLinkError: the NCHW path runs
-                why = "not used: " + t;
+            } catch (Throwable t) {   // NoClassDefFoundError, UnsatisfiedLinkError: no oneDNN for this platform
+                Throwable root = t;
+                while (root.getCause() != null) {
+                    root = root.getCause();
+                }
+                why = "not used: oneDNN's natives did not load (" + root + "); they come with org.bytedeco:dnnl-platform"
+                        + " 2.5.2-1.5.7, built for linux-x86_64, macosx-x86_64 and windows-x86_64";
             }
             available = ok;
             status = why;
         }
     }
 
+    private static java.util.Set<String> mappedGomps() {
+        try {
+            return java.nio.file.Files.isReadable(java.nio.file.Paths.get("/proc/self/maps"))
+                    ? NativeKernels.mappedLibraries("libgomp") : java.util.Set.of();
+        } catch (java.io.IOException e) {
+            return java.util.Set.of();
+        }
+    }
+
     /** Whether direct convolutions are available and enabled. */
     public static boolean isUsable() {
         init();
-        return available && enabled && NativeKernels.isUsable();
+        return available && enabled;
     }
 
-    /** Turns direct convolutions (and the channels-last blocks that use them) on or off. For tests and benchmarks. */
+    /** Whether oneDNN loaded (whether or not enabled). */
+    public static boolean isAvailable() {
+        init();
+        return available;
+    }
+
+    /** Whether direct convolutions are enabled (system property {@code regularize4j.directConv}, {@link #setEnabled}). */
+    public static boolean isEnabled() {
+        return enabled;
+    }
+
+    /**
+     * Turns direct convolutions (and so the channels-last layers) on or off, for layers initialized afterwards. For
+     * tests and benchmarks.
+     */
     public static void setEnabled(boolean on) {
         enabled = on;
     }
@@ -132,7 +257,7 @@ public final class DirectConv implements AutoCloseable {
      * kernel) / stride + 1}).
      *
      * @throws IllegalArgumentException if a size is out of range (named)
-     * @throws IllegalStateException    if direct convolutions are not usable, or oneDNN refuses the shape
+     * @throws IllegalStateException    if oneDNN did not load, or refuses the shape
      */
     public static DirectConv create(int n, int cIn, int h, int w, int cOut, int kernel, int stride, int padding) {
         checkPositive("n", n);
@@ -150,17 +275,141 @@ public final class DirectConv implements AutoCloseable {
             throw new IllegalArgumentException("the padded input (" + h + "x" + w + ", padding " + padding
                     + ") must be at least the kernel (" + kernel + ")");
         }
-        if (!isUsable()) {
-            throw new IllegalStateException("direct convolutions are not usable: " + status());
-        }
-        long handle = NativeKernels.r4j_conv_create(n, cIn, h, w, cOut, kernel, kernel, stride, padding);
-        if (handle == 0) {
-            throw new IllegalStateException("oneDNN refused the convolution: " + NativeKernels.r4j_dnnl_error());
+        if (!isAvailable()) {   // enabled or not: the switch only steers which path layers created later take
+            throw new IllegalStateException("direct convolutions are not available: " + status());
         }
         long ho = NativeOps.outSize(h, kernel, stride, padding);
         long wo = NativeOps.outSize(w, kernel, stride, padding);
-        return new DirectConv(handle, new long[] {n, h, w, cIn}, new long[] {n, ho, wo, cOut},
+        Handles hd = new Handles();
+        try {
+            plan(hd, n, cIn, h, w, cOut, kernel, stride, padding, ho, wo);
+        } catch (RuntimeException e) {
+            hd.run();
+            throw e;
+        }
+        return new DirectConv(hd, new long[] {n, h, w, cIn}, new long[] {n, ho, wo, cOut},
                 new long[] {cOut, cIn, kernel, kernel}, stride, padding);
+    }
+
+    private static void plan(Handles hd, int n, int cIn, int h, int w, int cOut, int k, int stride, int pad, long ho,
+                             long wo) {
+        // NHWC activations described as [n, c, h, w] with channels-last strides; weights in any layout oneDNN likes
+        dnnl_memory_desc_t xmd = new dnnl_memory_desc_t();
+        dnnl_memory_desc_t ymd = new dnnl_memory_desc_t();
+        dnnl_memory_desc_t wAny = new dnnl_memory_desc_t();
+        dnnl_memory_desc_t wUserMd = new dnnl_memory_desc_t();
+        check(dnnl_memory_desc_init_by_strides(xmd, 4, new long[] {n, cIn, h, w}, dnnl_f32,
+                new long[] {(long) h * w * cIn, 1, (long) w * cIn, cIn}), "input descriptor");
+        check(dnnl_memory_desc_init_by_strides(ymd, 4, new long[] {n, cOut, ho, wo}, dnnl_f32,
+                new long[] {ho * wo * cOut, 1, wo * cOut, cOut}), "output descriptor");
+        check(dnnl_memory_desc_init_by_tag(wAny, 4, new long[] {cOut, cIn, k, k}, dnnl_f32, dnnl_format_tag_any),
+                "weights descriptor");
+        check(dnnl_memory_desc_init_by_strides(wUserMd, 4, new long[] {cOut, cIn, k, k}, dnnl_f32,
+                new long[] {(long) cIn * k * k, (long) k * k, k, 1}), "user weights descriptor");
+        check(dnnl_stream_create(hd.stream, engine, dnnl_stream_default_flags), "stream_create");
+        long[] strides = {stride, stride};
+        long[] pads = {pad, pad};
+        dnnl_primitive_desc fpd = new dnnl_primitive_desc();
+        dnnl_primitive_desc bdpd = new dnnl_primitive_desc();
+        dnnl_primitive_desc bwpd = new dnnl_primitive_desc();
+        try {
+            dnnl_convolution_desc_t fwd = new dnnl_convolution_desc_t();
+            check(dnnl_convolution_forward_desc_init(fwd, dnnl_forward_training, dnnl_convolution_direct, xmd, wAny,
+                    null, ymd, strides, pads, pads), "convolution_forward_desc_init");
+            check(dnnl_primitive_desc_create(fpd, new const_dnnl_op_desc_t(fwd), null, engine, null),
+                    "forward primitive_desc_create");
+            dnnl_convolution_desc_t bwdData = new dnnl_convolution_desc_t();
+            check(dnnl_convolution_backward_data_desc_init(bwdData, dnnl_convolution_direct, xmd, wAny, ymd, strides,
+                    pads, pads), "convolution_backward_data_desc_init");
+            check(dnnl_primitive_desc_create(bdpd, new const_dnnl_op_desc_t(bwdData), null, engine, fpd),
+                    "backward-data primitive_desc_create");
+            dnnl_convolution_desc_t bwdWeights = new dnnl_convolution_desc_t();
+            check(dnnl_convolution_backward_weights_desc_init(bwdWeights, dnnl_convolution_direct, xmd, wAny, null,
+                    ymd, strides, pads, pads), "convolution_backward_weights_desc_init");
+            check(dnnl_primitive_desc_create(bwpd, new const_dnnl_op_desc_t(bwdWeights), null, engine, fpd),
+                    "backward-weights primitive_desc_create");
+            primitive(hd, hd.fwd, fpd, "forward");
+            primitive(hd, hd.bwdData, bdpd, "backward-data");
+            primitive(hd, hd.bwdWeights, bwpd, "backward-weights");
+            for (dnnl_memory m : new dnnl_memory[] {hd.x, hd.dx}) {
+                memory(hd, m, xmd, null);
+            }
+            for (dnnl_memory m : new dnnl_memory[] {hd.y, hd.dy}) {
+                memory(hd, m, ymd, null);
+            }
+            memory(hd, hd.wUser, wUserMd, null);
+            memory(hd, hd.dwUser, wUserMd, null);
+            dnnl_primitive[] reorder = new dnnl_primitive[1];
+            hd.wFwd = weights(hd, dnnl_primitive_desc_query_md(fpd, dnnl_query_weights_md, 0), hd.wUser, wUserMd,
+                    true, reorder);
+            hd.reorderFwd = reorder[0];
+            reorder[0] = null;
+            hd.wBwd = weights(hd, dnnl_primitive_desc_query_md(bdpd, dnnl_query_weights_md, 0), hd.wUser, wUserMd,
+                    true, reorder);
+            hd.reorderBwd = reorder[0];
+            reorder[0] = null;
+            hd.dwInner = weights(hd, dnnl_primitive_desc_query_md(bwpd, dnnl_query_diff_weights_md, 0), hd.dwUser,
+                    wUserMd, false, reorder);
+            hd.reorderDw = reorder[0];
+            dnnl_primitive_desc[] pds = {fpd, bdpd, bwpd};
+            for (int i = 0; i < 3; i++) {
+                try (PointerPointer<BytePointer> name = new PointerPointer<>(1)) {
+                    hd.implementations[i] = dnnl_primitive_desc_query(pds[i], dnnl_query_impl_info_str, 0, name)
+                            == dnnl_success && name.get(0) != null ? name.get(BytePointer.class, 0).getString() : "?";
+                }
+            }
+        } finally {
+            for (dnnl_primitive_desc pd : new dnnl_primitive_desc[] {fpd, bdpd, bwpd}) {
+                if (!pd.isNull()) {
+                    dnnl_primitive_desc_destroy(pd);
+                }
+            }
+        }
+    }
+
+    private static void primitive(Handles hd, dnnl_primitive p, dnnl_primitive_desc pd, String what) {
+        check(dnnl_primitive_create(p, pd), what + " primitive_create");
+        hd.owned.add(p);
+    }
+
+    /** A memory object; {@code data} null: no buffer yet (set per call); {@link #ALLOCATE}: oneDNN allocates. */
+    private static void memory(Handles hd, dnnl_memory m, dnnl_memory_desc_t md, Pointer data) {
+        check(dnnl_memory_create(m, md, engine, data), "memory_create");
+        hd.owned.add(m);
+    }
+
+    /** DNNL_MEMORY_ALLOCATE, ((void *) -1) in the C API: oneDNN allocates and owns the buffer. */
+    private static final Pointer ALLOCATE = new Address().at(-1L);
+
+    /**
+     * The memory for a primitive's weights: the user's when oneDNN takes DL4J's layout as it is, else a buffer of
+     * oneDNN's layout and a reorder to it ({@code fromUser}) or from it.
+     */
+    private static dnnl_memory weights(Handles hd, dnnl_memory_desc_t md, dnnl_memory user, dnnl_memory_desc_t userMd,
+                                       boolean fromUser, dnnl_primitive[] reorder) {
+        if (dnnl_memory_desc_equal(md, userMd) != 0) {
+            return user;
+        }
+        dnnl_memory m = new dnnl_memory();
+        memory(hd, m, md, ALLOCATE);
+        dnnl_primitive_desc rpd = new dnnl_primitive_desc();
+        try {
+            check(fromUser ? dnnl_reorder_primitive_desc_create(rpd, userMd, engine, md, engine, null)
+                    : dnnl_reorder_primitive_desc_create(rpd, md, engine, userMd, engine, null), "reorder");
+            reorder[0] = new dnnl_primitive();
+            primitive(hd, reorder[0], rpd, "reorder");
+        } finally {
+            if (!rpd.isNull()) {
+                dnnl_primitive_desc_destroy(rpd);
+            }
+        }
+        return m;
+    }
+
+    private static void check(int rc, String what) {
+        if (rc != dnnl_success) {
+            throw new IllegalStateException("oneDNN refused the convolution: " + what + " failed (status " + rc + ")");
+        }
     }
 
     private static void checkPositive(String name, int v) {
@@ -182,9 +431,8 @@ public final class DirectConv implements AutoCloseable {
 
     /** The implementations oneDNN chose: forward, backward data, backward weights (e.g. "brgconv:avx512_core"). */
     public String[] implementations() {
-        long h = live();
-        return new String[] {NativeKernels.r4j_conv_impl(h, 0), NativeKernels.r4j_conv_impl(h, 1),
-                NativeKernels.r4j_conv_impl(h, 2)};
+        live();
+        return handles.implementations.clone();
     }
 
     /** {@code y = conv(x, w)}. */
@@ -192,8 +440,14 @@ public final class DirectConv implements AutoCloseable {
         check("x", x, xShape);
         check("w", w, wShape);
         check("y", y, yShape);
-        status(NativeKernels.r4j_conv_forward(live(), NativeKernels.address(x), NativeKernels.address(w),
-                NativeKernels.address(y)), "forward");
+        Handles hd = live();
+        set(hd.x, hd.addresses[0], x);
+        set(hd.y, hd.addresses[1], y);
+        set(hd.wUser, hd.addresses[2], w);
+        if (hd.reorderFwd != null) {
+            execute(hd, hd.reorderFwd, "forward", DNNL_ARG_SRC, hd.wUser, DNNL_ARG_DST, hd.wFwd);
+        }
+        execute(hd, hd.fwd, "forward", DNNL_ARG_SRC, hd.x, DNNL_ARG_WEIGHTS, hd.wFwd, DNNL_ARG_DST, hd.y);
     }
 
     /**
@@ -208,17 +462,60 @@ public final class DirectConv implements AutoCloseable {
         if (dx != null) {
             check("dx", dx, xShape);
         }
-        status(NativeKernels.r4j_conv_backward(live(), NativeKernels.address(x), NativeKernels.address(w),
-                NativeKernels.address(dy), dx == null ? 0L : NativeKernels.address(dx), NativeKernels.address(dw)),
-                "backward");
+        Handles hd = live();
+        set(hd.dy, hd.addresses[0], dy);
+        if (dx != null) {
+            set(hd.dx, hd.addresses[1], dx);
+            set(hd.wUser, hd.addresses[2], w);
+            if (hd.reorderBwd != null) {
+                execute(hd, hd.reorderBwd, "backward", DNNL_ARG_SRC, hd.wUser, DNNL_ARG_DST, hd.wBwd);
+            }
+            execute(hd, hd.bwdData, "backward", DNNL_ARG_DIFF_DST, hd.dy, DNNL_ARG_WEIGHTS, hd.wBwd, DNNL_ARG_DIFF_SRC,
+                    hd.dx);
+        }
+        set(hd.x, hd.addresses[1], x);
+        set(hd.dwUser, hd.addresses[2], dw);
+        execute(hd, hd.bwdWeights, "backward", DNNL_ARG_SRC, hd.x, DNNL_ARG_DIFF_DST, hd.dy, DNNL_ARG_DIFF_WEIGHTS,
+                hd.dwInner);
+        if (hd.reorderDw != null) {
+            execute(hd, hd.reorderDw, "backward", DNNL_ARG_SRC, hd.dwInner, DNNL_ARG_DST, hd.dwUser);
+        }
     }
 
-    private long live() {
-        long h = handle.value;
-        if (h == 0) {
+    private static void set(dnnl_memory m, Address a, INDArray array) {
+        int rc = dnnl_memory_set_data_handle(m, a.at(NativeKernels.address(array)));
+        if (rc != dnnl_success) {
+            throw new IllegalStateException("oneDNN convolution: memory_set_data_handle failed (status " + rc + ")");
+        }
+    }
+
+    private static void execute(Handles hd, dnnl_primitive p, String what, int a0, dnnl_memory m0, int a1,
+                                dnnl_memory m1) {
+        hd.args.position(0).arg(a0).memory(m0);
+        hd.args.position(1).arg(a1).memory(m1);
+        run(hd, p, 2, what);
+    }
+
+    private static void execute(Handles hd, dnnl_primitive p, String what, int a0, dnnl_memory m0, int a1,
+                                dnnl_memory m1, int a2, dnnl_memory m2) {
+        hd.args.position(0).arg(a0).memory(m0);
+        hd.args.position(1).arg(a1).memory(m1);
+        hd.args.position(2).arg(a2).memory(m2);
+        run(hd, p, 3, what);
+    }
+
+    private static void run(Handles hd, dnnl_primitive p, int nargs, String what) {
+        int rc = dnnl_primitive_execute(p, hd.stream, nargs, hd.args.position(0));
+        if (rc != dnnl_success) {
+            throw new IllegalStateException("oneDNN convolution " + what + " failed (status " + rc + ")");
+        }
+    }
+
+    private Handles live() {
+        if (handles.closed) {
             throw new IllegalStateException("DirectConv is closed");
         }
-        return h;
+        return handles;
     }
 
     private static void check(String name, INDArray a, long[] shape) {
@@ -227,12 +524,6 @@ public final class DirectConv implements AutoCloseable {
                     + (NativeOps.isCContiguous(a) ? "" : " (not contiguous)"));
         }
         NativeKernels.requireShape(name, a, shape);
-    }
-
-    private static void status(int rc, String what) {
-        if (rc != 0) {
-            throw new IllegalStateException("oneDNN convolution " + what + " failed (status " + rc + ")");
-        }
     }
 
     @Override

@@ -8,21 +8,20 @@ import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /**
- * Batch normalization over (N, H, W) for float32 NCHW arrays, with an optional fused ReLU, over the arrays'
- * native memory: in C on libnd4j's OpenMP threads where {@link NativeKernels} is usable (linux-x86_64 with
- * AVX2), else the same arithmetic in Java on the calling thread.
+ * Batch normalization over (N, H, W) for float32 arrays, with an optional fused ReLU, over the arrays' memory:
+ * NCHW in Java on the calling thread (the {@link KernelPath#JAVA_NCHW} path), NHWC in the native kernels on libnd4j's
+ * OpenMP threads ({@link KernelPath#CHANNELS_LAST}, where {@link NativeKernels} load).
  *
  * <p>Why: in ND4J M2.1 the per-channel reductions over dimensions (0, 2, 3) and libnd4j's
  * {@code batchnorm_bp} cost about 10x what PyTorch pays for a training-mode batch norm (measured on
  * [64, 16, 32, 32]: 11 ms against 1.2 ms for forward + backward), which made batch norm, not convolution, the
  * bulk of a ResNet step. Two passes over the data per direction, each a simple loop the JIT vectorizes,
- * bring it to about 2 ms on one thread; the native kernels take 0.12 ms forward and 0.33 ms backward where
- * the Java ones take 0.68 and 1.12 ms (that shape, repeated in a loop, so partly from cache). Statistics use
- * shifted sums (shift = the channel's first value) accumulated in double across blocks of float partial sums,
- * so a large mean does not cancel the variance.
+ * bring it to about 2 ms on one thread (the Java kernels: 0.68 ms forward, 1.12 ms backward on that shape, repeated
+ * in a loop, so partly from cache). Statistics use shifted sums (shift = the channel's first value) accumulated in
+ * double across blocks of float partial sums, so a large mean does not cancel the variance.
  *
- * <p>The libnd4j kernels in {@link NativeOps} remain the reference and the path for double precision; a test
- * compares the two.
+ * <p>The libnd4j kernels in {@link NativeOps} are the reference and the path for double precision
+ * ({@link KernelPath#LIBND4J_NCHW}); a test compares the paths.
  *
  * <pre>{@code
  * INDArray x = Nd4j.rand(DataType.FLOAT, 8, 4, 5, 5);
@@ -78,6 +77,17 @@ public final class FloatBatchNorm {
         }
     }
 
+    /** Rejects arrays the NCHW Java kernels cannot read in place: another backend, another type, another layout. */
+    private static void checkJava(INDArray... arrays) {
+        for (INDArray a : arrays) {
+            if (!supports(a)) {
+                throw new IllegalArgumentException("the NCHW batch-norm kernels need float32 rank-4 'c'-contiguous arrays"
+                        + " on ND4J's CPU backend, got " + a.dataType() + " " + java.util.Arrays.toString(a.shape())
+                        + (NativeOps.isCContiguous(a) ? "" : " (not contiguous)"));
+            }
+        }
+    }
+
     /** Whether the element-wise kernels apply: the CPU backend, float32, 'c'-contiguous, same length. */
     public static boolean supportsFlat(INDArray... arrays) {
         if (!HOST_BACKEND) {
@@ -98,13 +108,8 @@ public final class FloatBatchNorm {
      */
     public static void forwardTraining(INDArray x, INDArray gamma, INDArray beta, double eps, boolean relu,
                                        INDArray y, double[] mean, double[] var) {
-        if (NativeKernels.supports(x, gamma, beta, y)) {
-            checkShapes(x, y, gamma, beta, mean, var);
-            NativeKernels.r4j_bn_forward_train(NativeKernels.address(x), NativeKernels.address(y), (int) x.size(0),
-                    (int) x.size(1), (int) (x.size(2) * x.size(3)), NativeKernels.address(gamma),
-                    NativeKernels.address(beta), eps, relu ? 1 : 0, mean, var);
-            return;
-        }
+        checkJava(x, y);
+        checkShapes(x, y, gamma, beta, mean, var);
         int n = (int) x.size(0);
         int c = (int) x.size(1);
         int hw = (int) (x.size(2) * x.size(3));
@@ -254,13 +259,8 @@ public final class FloatBatchNorm {
     /** {@code y = gamma (x − mean)/sqrt(var + eps) + beta} with given statistics, ReLU'd if asked. */
     public static void normalize(INDArray x, double[] mean, double[] var, INDArray gamma, INDArray beta, double eps,
                                  boolean relu, INDArray y) {
-        if (NativeKernels.supports(x, gamma, beta, y)) {
-            checkShapes(x, y, gamma, beta, mean, var);
-            NativeKernels.r4j_bn_normalize(NativeKernels.address(x), NativeKernels.address(y), (int) x.size(0),
-                    (int) x.size(1), (int) (x.size(2) * x.size(3)), NativeKernels.address(gamma),
-                    NativeKernels.address(beta), eps, relu ? 1 : 0, mean, var);
-            return;
-        }
+        checkJava(x, y);
+        checkShapes(x, y, gamma, beta, mean, var);
         int n = (int) x.size(0);
         int c = (int) x.size(1);
         int hw = (int) (x.size(2) * x.size(3));
@@ -324,22 +324,13 @@ public final class FloatBatchNorm {
         if (!Double.isFinite(dyScale)) {
             throw new IllegalArgumentException("dyScale must be finite, got " + dyScale);
         }
-        if (NativeKernels.supports(x, dy, gamma, dx) && (!relu || NativeKernels.supports(y))) {
-            int c = (int) x.size(1);
-            checkShapes(x, dy, gamma, null, mean, var);
-            NativeKernels.requireShape("dx", dx, x.shape());
-            if (relu) {
-                NativeKernels.requireShape("y", y, x.shape());
-            }
-            double[] dg = new double[c];
-            double[] db = new double[c];
-            NativeKernels.r4j_bn_backward(NativeKernels.address(x), relu ? NativeKernels.address(y) : 0L, relu ? 1 : 0,
-                    NativeKernels.address(dy), dyScale, (int) x.size(0), c, (int) (x.size(2) * x.size(3)), mean, var,
-                    NativeKernels.address(gamma), eps, NativeKernels.address(dx), dg, db);
-            dGamma.assign(Nd4j.createFromArray(dg));
-            dBeta.assign(Nd4j.createFromArray(db));
-            return;
+        checkJava(x, dy, dx);
+        if (relu) {
+            checkJava(y);
+            NativeKernels.requireShape("y", y, x.shape());
         }
+        checkShapes(x, dy, gamma, null, mean, var);
+        NativeKernels.requireShape("dx", dx, x.shape());
         int n = (int) x.size(0);
         int c = (int) x.size(1);
         int hw = (int) (x.size(2) * x.size(3));
@@ -436,14 +427,12 @@ public final class FloatBatchNorm {
      * (float32, 'c'-contiguous, any rank).
      */
     public static void reluBackward(INDArray y, INDArray dy, INDArray dx) {
-        if (NativeKernels.supports(y, dy, dx)) {
-            if (dy.length() != y.length() || dx.length() != y.length()) {   // element-wise: lengths must agree
-                throw new IllegalArgumentException("dy and dx must have y's " + y.length() + " values, got "
-                        + dy.length() + " and " + dx.length());
-            }
-            NativeKernels.r4j_relu_backward(NativeKernels.address(y), NativeKernels.address(dy),
-                    NativeKernels.address(dx), y.length());
-            return;
+        if (!supportsFlat(y) || !supportsFlat(dy) || !supportsFlat(dx)) {
+            throw new IllegalArgumentException("y, dy and dx must be float 'c'-contiguous host arrays");
+        }
+        if (dy.length() != y.length() || dx.length() != y.length()) {   // element-wise: lengths must agree
+            throw new IllegalArgumentException("dy and dx must have y's " + y.length() + " values, got "
+                    + dy.length() + " and " + dx.length());
         }
         int length = (int) y.length();
         int chunk = 16384;

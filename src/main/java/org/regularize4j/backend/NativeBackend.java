@@ -106,12 +106,14 @@ public final class NativeBackend {
         return oneDnnEnabled;
     }
 
-    /** One line for logs: backend, native build, oneDNN state, regularize4j's native batch-norm kernels. */
+    /**
+     * One line for logs: backend, native build, libnd4j's oneDNN state, and the path the ResNet builder's float layers
+     * take ({@link KernelPaths#describe()}).
+     */
     public String describe() {
-        return backendName + ", native build " + nativeBuild + ", oneDNN "
-                + (oneDnnEnabled ? "enabled (float32 convolutions run on oneDNN)"
-                : oneDnnCompiledIn ? "compiled in but disabled" : "not available (generic kernels)")
-                + "; batch norm: native kernels " + NativeKernels.status();
+        return backendName + ", native build " + nativeBuild + ", libnd4j's oneDNN "
+                + (oneDnnEnabled ? "enabled" : oneDnnCompiledIn ? "compiled in but disabled" : "not in this build")
+                + "; ResNet layers: " + KernelPaths.describe();
     }
 
     @Override

@@ -16,27 +16,29 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The batch-norm and ReLU-backward kernels of {@link FloatBatchNorm}, compiled to native code that runs on the
- * OpenMP threads libnd4j already uses ({@code src/main/c/r4jkernels.c}, bundled for linux-x86_64 with AVX2).
+ * The native kernels of the channels-last path ({@link KernelPath#CHANNELS_LAST}): NHWC batch norm
+ * ({@link FloatBatchNorm}'s {@code *Nhwc} methods), the residual block's output, the zero-padded shortcut, layout
+ * transposes and memory helpers, compiled from {@code src/main/c/r4jkernels.c} (bundled for linux-x86_64 with AVX2,
+ * linked against nothing newer than glibc 2.17). They run on the OpenMP threads libnd4j already uses.
  *
- * <p>Why: the Java kernels run on one core. After each libnd4j operation its OpenMP worker thread spin-waits on
+ * <p>Why: Java code runs on one core. After each libnd4j operation its OpenMP worker thread spin-waits on
  * the other core (libgomp's default), so a second Java thread only competes with it (measured: no faster). The
  * native kernels run inside OpenMP regions of the same libgomp, on those very threads, and read the arrays in
- * place. Same arithmetic as the Java kernels (no fused multiply-adds); results agree to float rounding of the
- * sums, which a test checks.
+ * place. Same arithmetic as the Java kernels (no fused multiply-adds); a test compares them.
  *
- * <p>Used when: Linux x86-64 with AVX2 and FMA, ND4J's CPU backend, the library loads, and exactly one libgomp
- * is mapped afterwards (two OpenMP runtimes would fight over the cores); else the Java kernels run. The system
- * property {@code regularize4j.nativeKernels=false} or {@link #setEnabled} turns them off.
+ * <p>Loaded when: Linux x86-64 with AVX2 and FMA, ND4J's CPU backend, the library file passes {@link #probe}
+ * (it loads, has every function with the expected version), and exactly one libgomp is mapped afterwards (two
+ * OpenMP runtimes would fight over the cores). Nothing else is looked up in any other library. The system property
+ * {@code regularize4j.nativeKernels=false} or {@link #setEnabled} turns them off.
  *
  * <pre>{@code
- * boolean used = NativeKernels.isUsable();   // true on this project's machines
+ * boolean used = NativeKernels.isUsable();   // true on Linux x86-64 with AVX2
  * String why = NativeKernels.status();       // e.g. "loaded, 2 OpenMP threads"
  * }</pre>
  */
 public final class NativeKernels {
     private static final String RESOURCE = "/org/regularize4j/native/linux-x86_64/libr4jkernels.so";
-    private static final int VERSION = 6;
+    private static final int VERSION = 7;
     private static final boolean LOADED;
     private static final String STATUS;
     private static volatile boolean enabled =
@@ -76,17 +78,80 @@ public final class NativeKernels {
             return "not loaded: the CPU lacks AVX2/FMA";
         }
         NativeBackend.current();   // libnd4j (and its libgomp) first: ours must resolve to that libgomp
-        File file = Native.extractFromResourcePath(RESOURCE, NativeKernels.class.getClassLoader());
-        NativeLibrary library = NativeLibrary.getInstance(file.getAbsolutePath());
-        Native.register(NativeKernels.class, library);
-        if (r4j_version() != VERSION) {
-            return "not used: library version " + r4j_version() + ", expected " + VERSION;
+        if (NativeKernels.class.getResource(RESOURCE) == null) {
+            return "not loaded: " + RESOURCE + " is not on the classpath";
         }
+        File file = Native.extractFromResourcePath(RESOURCE, NativeKernels.class.getClassLoader());
+        String problem = probe(file);
+        if (problem != null) {
+            return problem;
+        }
+        String identity = identity(file);
+        if (identity != null) {
+            return identity;
+        }
+        Native.register(NativeKernels.class, NativeLibrary.getInstance(file.getAbsolutePath()));
         Set<String> gomps = mappedLibraries("libgomp");
         if (gomps.size() > 1) {
             return "not used: " + gomps.size() + " OpenMP runtimes mapped " + gomps;
         }
         return null;
+    }
+
+    /**
+     * Checks a library file before anything is registered from it: it must load (the dynamic loader rejects a file
+     * that is not a complete ELF shared object of this machine's class), export every function this class declares,
+     * and report the expected version. Returns null when it passes, else why not ({@code "not loaded: ..."} or
+     * {@code "not used: ..."}). Never registers anything.
+     */
+    static String probe(File file) {
+        String elf = ElfCheck.problem(file.toPath());
+        if (elf != null) {   // dlopen trusts the headers: a truncated file would crash the process
+            return "not loaded: " + file + " is not a loadable shared library (" + elf + ")";
+        }
+        NativeLibrary library;
+        try {
+            library = NativeLibrary.getInstance(file.getAbsolutePath());
+        } catch (UnsatisfiedLinkError e) {
+            return "not loaded: " + file + " is not a loadable shared library (" + e.getMessage() + ")";
+        }
+        for (java.lang.reflect.Method m : NativeKernels.class.getDeclaredMethods()) {
+            if (java.lang.reflect.Modifier.isNative(m.getModifiers())) {
+                try {
+                    library.getFunction(m.getName());
+                } catch (UnsatisfiedLinkError e) {
+                    return "not loaded: " + file + " has no function " + m.getName();
+                }
+            }
+        }
+        int version = library.getFunction("r4j_version").invokeInt(new Object[0]);
+        if (version != VERSION) {
+            return "not used: " + file + " is version " + version + ", expected " + VERSION;
+        }
+        return null;
+    }
+
+    /**
+     * Null if the file's SHA-256 is the one {@code scripts/build-native} recorded next to the bundled library (the
+     * exact build this version of the classes was made with), else why not.
+     */
+    private static String identity(File file) throws IOException {
+        java.io.InputStream expected = NativeKernels.class.getResourceAsStream(RESOURCE + ".sha256");
+        if (expected == null) {
+            return "not used: no " + RESOURCE + ".sha256 next to the library";
+        }
+        String want;
+        try (expected) {
+            want = new String(expected.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).trim().split("\\s+")[0];
+        }
+        String got;
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file.toPath()));
+            got = String.format("%064x", new java.math.BigInteger(1, digest));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        return got.equals(want) ? null : "not used: " + file + " has SHA-256 " + got + ", expected " + want;
     }
 
     private static String cpuFlags() throws IOException {
@@ -184,38 +249,19 @@ public final class NativeKernels {
     }
 
     /**
-     * The option-A (zero-padded) shortcut of a residual block, in one pass: {@code out[:, before + j, r, q] =
-     * x[:, j, r·stride, q·stride]} for each input channel j, and 0 in {@code out}'s other channels ({@code out} is
-     * {@code [n, cOut, hOut, wOut]} with {@code hOut = ceil(h / stride)}; every element is written). Returns false,
-     * doing nothing, where the native kernels do not apply.
-     *
-     * @throws IllegalArgumentException if the shapes do not fit (named), or {@code before} is outside
-     *                                  {@code [0, cOut - cIn]}, or {@code stride < 1}
+     * ReLU backward from the ReLU's output {@code y}: {@code dx = dy} where {@code y} is not +0, else 0 (float32,
+     * 'c'-contiguous, equal lengths; {@code dx} may be {@code dy}). Returns false, doing nothing, where the native
+     * kernels do not apply.
      */
-    public static boolean zeroPadShortcut(INDArray x, int stride, int before, INDArray out) {
-        if (!supports(x, out)) {
+    public static boolean reluBackward(INDArray y, INDArray dy, INDArray dx) {
+        if (!supports(y, dy, dx)) {
             return false;
         }
-        long[] s = zeroPadShape(x, stride, before, out);
-        r4j_zero_pad_forward(address(x), address(out), (int) s[0], (int) s[1], (int) s[2], (int) s[3], (int) s[4],
-                before, stride, (int) s[5], (int) s[6]);
-        return true;
-    }
-
-    /**
-     * The zero-padded shortcut's backward pass: {@code dx[:, j, r·stride, q·stride] (+)= d[:, before + j, r, q]},
-     * added to {@code dx} when {@code accumulate}, else {@code dx} is overwritten (0 where the shortcut does not
-     * read). Shapes as in {@link #zeroPadShortcut} ({@code d} like {@code out}, {@code dx} like {@code x}).
-     * Returns false, doing nothing, where the native kernels do not apply.
-     */
-    public static boolean zeroPadShortcutBackward(INDArray d, int stride, int before, INDArray dx,
-                                                  boolean accumulate) {
-        if (!supports(d, dx)) {
-            return false;
+        if (dy.length() != y.length() || dx.length() != y.length()) {
+            throw new IllegalArgumentException("dy and dx must have y's " + y.length() + " values, got " + dy.length()
+                    + " and " + dx.length());
         }
-        long[] s = zeroPadShape(dx, stride, before, d);
-        r4j_zero_pad_backward(address(d), address(dx), (int) s[0], (int) s[1], (int) s[2], (int) s[3],
-                (int) s[4], before, stride, (int) s[5], (int) s[6], accumulate ? 1 : 0);
+        r4j_relu_backward(address(y), address(dy), address(dx), y.length());
         return true;
     }
 
@@ -309,8 +355,13 @@ public final class NativeKernels {
     }
 
     /**
-     * {@link #zeroPadShortcut} for channels-last arrays: {@code x [n, h, w, cIn]}, {@code out [n, hOut, wOut,
-     * cOut]}. Returns false, doing nothing, where the native kernels do not apply.
+     * The option-A (zero-padded) shortcut of a residual block on channels-last arrays, in one pass: {@code
+     * out[:, r, q, before + j] = x[:, r·stride, q·stride, j]} for each input channel j, and 0 in {@code out}'s other
+     * channels ({@code x [n, h, w, cIn]}, {@code out [n, hOut, wOut, cOut]} with {@code hOut = ceil(h / stride)};
+     * every element is written). Returns false, doing nothing, where the native kernels do not apply.
+     *
+     * @throws IllegalArgumentException if the shapes do not fit (named), or {@code before} is outside
+     *                                  {@code [0, cOut - cIn]}, or {@code stride < 1}
      */
     public static boolean zeroPadShortcutNhwc(INDArray x, int stride, int before, INDArray out) {
         if (!supports(x, out)) {
@@ -322,7 +373,12 @@ public final class NativeKernels {
         return true;
     }
 
-    /** {@link #zeroPadShortcutBackward} for channels-last arrays (shapes as in {@link #zeroPadShortcutNhwc}). */
+    /**
+     * The zero-padded shortcut's backward pass: {@code dx[:, r·stride, q·stride, j] (+)= d[:, r, q, before + j]},
+     * added to {@code dx} when {@code accumulate}, else {@code dx} is overwritten (0 where the shortcut does not
+     * read). Shapes as in {@link #zeroPadShortcutNhwc} ({@code d} like {@code out}, {@code dx} like {@code x}).
+     * Returns false, doing nothing, where the native kernels do not apply.
+     */
     public static boolean zeroPadShortcutBackwardNhwc(INDArray d, int stride, int before, INDArray dx,
                                                       boolean accumulate) {
         if (!supports(d, dx)) {
@@ -358,17 +414,6 @@ public final class NativeKernels {
 
     static native int r4j_max_threads();
 
-    static native void r4j_bn_normalize(long x, long y, int n, int c, int hw, long gamma, long beta, double eps,
-                                        int relu, double[] mean, double[] var);
-
-    static native void r4j_bn_forward_train(long x, long y, int n, int c, int hw, long gamma, long beta,
-                                            double eps, int relu, double[] mean, double[] var);
-
-    static native void r4j_bn_backward(long x, long y, int relu, long dy, double scale, int n, int c, int hw,
-                                       double[] mean,
-                                       double[] var, long gamma, double eps, long dx, double[] dGamma,
-                                       double[] dBeta);
-
     static native void r4j_relu_backward(long y, long dy, long dx, long length);
 
     static native void r4j_scale_add_relu(long x, long y, long out, int n, long m, float[] scales);
@@ -378,9 +423,6 @@ public final class NativeKernels {
     static native void r4j_copy(long src, long dst, long length);
 
     static native void r4j_add(long x, long y, long out, long length);
-
-    static native void r4j_zero_pad_forward(long x, long out, int n, int cIn, int h, int w, int cOut, int before,
-                                            int stride, int hOut, int wOut);
 
     static native void r4j_zero_pad_forward_nhwc(long x, long out, int n, int cIn, int h, int w, int cOut,
                                                  int before, int stride, int hOut, int wOut);
@@ -400,21 +442,4 @@ public final class NativeKernels {
                                             double[] mean, double[] var, long gamma, double eps, long dx,
                                             double[] dGamma, double[] dBeta, float[] exampleScales, int hw);
 
-    static native int r4j_dnnl_init(String path, String exportedSymbol);
-
-    static native String r4j_dnnl_error();
-
-    static native long r4j_conv_create(int n, int cIn, int h, int w, int cOut, int kH, int kW, int stride,
-                                       int pad);
-
-    static native String r4j_conv_impl(long handle, int which);
-
-    static native void r4j_conv_destroy(long handle);
-
-    static native int r4j_conv_forward(long handle, long x, long w, long y);
-
-    static native int r4j_conv_backward(long handle, long x, long w, long dy, long dx, long dw);
-
-    static native void r4j_zero_pad_backward(long d, long dx, int n, int cIn, int h, int w, int cOut, int before,
-                                             int stride, int hOut, int wOut, int accumulate);
 }

@@ -172,15 +172,12 @@ public final class NativeOps {
     }
 
     /**
-     * {@code dx = dOut where out > 0, else 0}, from the ReLU's output {@code out}. Float32 contiguous arrays
-     * take the Java kernel of {@link FloatBatchNorm} (libnd4j's {@code relu_bp} costs about 4x more).
+     * {@code dx = dOut where out > 0, else 0}, from the ReLU's output {@code out} (libnd4j's {@code relu_bp}; the
+     * other paths have faster kernels of their own: {@link FloatBatchNorm#reluBackward},
+     * {@link NativeKernels#reluBackward}).
      */
     public static INDArray reluBackprop(INDArray out, INDArray dOut, INDArray dx) {
-        if (FloatBatchNorm.supportsFlat(out, dOut, dx)) {
-            FloatBatchNorm.reluBackward(out, dOut, dx);
-        } else {
-            Nd4j.exec(new RectifiedLinearDerivative(out, dOut, dx));
-        }
+        Nd4j.exec(new RectifiedLinearDerivative(out, dOut, dx));
         return dx;
     }
 

@@ -5,7 +5,6 @@ import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
-import org.regularize4j.backend.NativeKernels;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -18,40 +17,28 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public class ConvBnLayerImpl extends ConvBnStackImpl<ConvBnLayer> {
 
-    private boolean channelsLast;   // the last forward pass ran channels-last
-
     public ConvBnLayerImpl(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
     }
 
-    /** Whether the last forward pass ran channels-last (direct oneDNN convolution, output a view of NHWC). */
+    /** Whether the layer runs channels-last (direct oneDNN convolution, output a view of NHWC). */
     public boolean wasChannelsLast() {
-        return channelsLast;
+        return kernels().channelsLast();
     }
 
     @Override
     public INDArray activate(boolean training, LayerWorkspaceMgr mgr) {
         assertInputSet(false);
         bindUnits();
-        channelsLast = channelsLastFor(input);
-        if (channelsLast) {
-            // NHWC inside (direct oneDNN convolution); DL4J sees a [n, c, h, w] view
-            return NativeKernels.nchwView(units().get(0).forwardNhwc(channelsLastInput(training, mgr), training, mgr,
-                    ArrayType.ACTIVATIONS));
-        }
-        return units().get(0).forward(layerInput(training, mgr), training, mgr, ArrayType.ACTIVATIONS);
+        return kernels().toOuter(units().get(0).forward(layerInput(training, mgr), training, mgr,
+                ArrayType.ACTIVATIONS));
     }
 
     @Override
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr mgr) {
         assertInputSet(true);
-        INDArray eps = epsilon.castTo(dataType);
-        if (channelsLast) {
-            INDArray dx = units().get(0).backward(channelsLastGradient(eps, ArrayType.BP_WORKING_MEM, mgr),
-                    gradientViews, mgr, ArrayType.ACTIVATION_GRAD);
-            return new Pair<>(gradientObject(), NativeKernels.nchwView(dx));
-        }
-        INDArray dx = units().get(0).backward(eps, gradientViews, mgr, ArrayType.ACTIVATION_GRAD);
-        return new Pair<>(gradientObject(), dx);
+        INDArray dx = units().get(0).backward(outputGradient(epsilon, mgr), gradientViews, mgr,
+                ArrayType.ACTIVATION_GRAD);
+        return new Pair<>(gradientObject(), kernels().toOuter(dx));
     }
 }

@@ -6,9 +6,9 @@ import org.deeplearning4j.nn.gradient.Gradient;
 import org.deeplearning4j.nn.layers.BaseLayer;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
-import org.regularize4j.backend.DirectConv;
-import org.regularize4j.backend.NativeKernels;
-import org.regularize4j.backend.NativeOps;
+import org.regularize4j.backend.ConvBnKernels;
+import org.regularize4j.backend.KernelPath;
+import org.regularize4j.backend.KernelPaths;
 import org.regularize4j.penalty.ParamKind;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -19,16 +19,29 @@ import java.util.List;
 
 /**
  * Implementation side shared by the ResNet layers: one {@link ConvBnUnit} per {@link ConvBnSpec} of the
- * configuration, bound to the layer's parameter and gradient views; the running statistics are excluded
- * from the updater's division by the mini-batch size (as in DL4J's BatchNormalization).
+ * configuration, bound to the layer's parameter and gradient views, all on the {@link ConvBnKernels} that
+ * {@link KernelPaths} chose for this layer when it was created; the running statistics are excluded from the
+ * updater's division by the mini-batch size (as in DL4J's BatchNormalization).
  *
  * @param <C> the layer configuration type
  */
 abstract class ConvBnStackImpl<C extends BaseConvBnLayer> extends BaseLayer<C> {
+    private final ConvBnKernels kernels;
     private List<ConvBnUnit> units;
 
     ConvBnStackImpl(NeuralNetConfiguration conf, DataType dataType) {
         super(conf, dataType);
+        this.kernels = KernelPaths.select(dataType);
+    }
+
+    /** The kernels this layer runs on (chosen once, when it was created). */
+    protected ConvBnKernels kernels() {
+        return kernels;
+    }
+
+    /** The path this layer runs on (chosen once, when it was created by its network). */
+    public KernelPath kernelPath() {
+        return kernels.path();
     }
 
     /** The runtime units, in the order of {@link BaseConvBnLayer#units()}. */
@@ -37,7 +50,7 @@ abstract class ConvBnStackImpl<C extends BaseConvBnLayer> extends BaseLayer<C> {
             C c = layerConf();
             List<ConvBnUnit> list = new ArrayList<>();
             for (ConvBnSpec s : c.units()) {
-                list.add(new ConvBnUnit(s, c.getBnEps(), c.getBnDecay()));
+                list.add(new ConvBnUnit(s, c.getBnEps(), c.getBnDecay(), kernels));
             }
             units = Collections.unmodifiableList(list);
         }
@@ -45,59 +58,17 @@ abstract class ConvBnStackImpl<C extends BaseConvBnLayer> extends BaseLayer<C> {
     }
 
     /**
-     * The layer input as a 'c'-contiguous array of the network's type. A copy, when needed, goes where it
-     * lives long enough: the ACTIVATIONS workspace while training (the backward pass reads it), working
-     * memory otherwise.
+     * The layer input in the kernels' layout and the network's type. A copy, when needed, goes where it lives long
+     * enough: the ACTIVATIONS workspace while training (the backward pass reads it), working memory otherwise.
      */
     protected INDArray layerInput(boolean training, LayerWorkspaceMgr mgr) {
-        INDArray x = input;
-        if (x.dataType() == dataType && NativeOps.isCContiguous(x)) {
-            return x;
-        }
-        ArrayType type = training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM;
-        INDArray copy = mgr.createUninitialized(type, dataType, x.shape(), 'c');
-        return copy.assign(x);
+        return kernels.toInner(input, dataType, training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM, mgr);
     }
 
-    /**
-     * Whether this pass runs channels-last: float, direct oneDNN convolutions usable ({@link DirectConv}), and a
-     * rank-4 input (either layout: an NCHW input is transposed once).
-     */
-    protected boolean channelsLastFor(INDArray in) {
-        return dataType == DataType.FLOAT && in.dataType() == DataType.FLOAT && in.rank() == 4
-                && DirectConv.isUsable();
+    /** The gradient at the layer's output in the kernels' layout (a view or a copy in BP_WORKING_MEM). */
+    protected INDArray outputGradient(INDArray epsilon, LayerWorkspaceMgr mgr) {
+        return kernels.toInner(epsilon, dataType, ArrayType.BP_WORKING_MEM, mgr);
     }
-
-    /** The input as a 'c'-ordered [n, h, w, c] array: a view of a channels-last input, else a transposed copy. */
-    protected INDArray channelsLastInput(boolean training, LayerWorkspaceMgr mgr) {
-        if (NativeKernels.isNhwcView(input)) {
-            return input.permute(0, 2, 3, 1);
-        }
-        INDArray x = NativeOps.contiguous(input);
-        INDArray xh = mgr.createUninitialized(training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM, dataType,
-                new long[] {x.size(0), x.size(2), x.size(3), x.size(1)}, 'c');
-        transpose(x, xh, true);
-        return xh;
-    }
-
-    /** An output gradient as a 'c'-ordered [n, h, w, c] array (a view when it is stored channels-last). */
-    protected INDArray channelsLastGradient(INDArray eps, ArrayType type, LayerWorkspaceMgr mgr) {
-        if (NativeKernels.isNhwcView(eps)) {
-            return eps.permute(0, 2, 3, 1);
-        }
-        INDArray e = NativeOps.contiguous(eps);
-        INDArray eh = mgr.createUninitialized(type, dataType, new long[] {e.size(0), e.size(2), e.size(3), e.size(1)},
-                'c');
-        transpose(e, eh, true);
-        return eh;
-    }
-
-    protected static void transpose(INDArray src, INDArray dst, boolean toNhwc) {
-        if (!NativeKernels.transpose(src, dst, toNhwc, false)) {
-            throw new IllegalStateException("channels-last blocks need the native kernels: " + NativeKernels.status());
-        }
-    }
-
     /** Points every unit at the current parameter views. */
     protected void bindUnits() {
         for (ConvBnUnit u : units()) {

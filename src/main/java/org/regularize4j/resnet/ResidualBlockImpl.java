@@ -7,8 +7,7 @@ import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.indexing.INDArrayIndex;
-import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.regularize4j.backend.ConvBnKernels;
 import org.regularize4j.backend.NativeKernels;
 import org.regularize4j.backend.NativeOps;
 import org.regularize4j.depth.DropPath;
@@ -37,7 +36,7 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
     private boolean inputChecked;   // inputFromRelu verified on a skipped pass
     private boolean passedThrough;  // the last forward pass returned its input (skipped identity block)
     private boolean channelsLast;   // the last forward pass ran channels-last (NHWC inside; kept after clear())
-    private long[] innerInputShape; // the input's shape as the units saw it (NHWC when channelsLast)
+    private long[] innerInputShape; // the input's shape as the units saw it (in the kernels' layout)
     private final BranchDropBlock dropBlock = new BranchDropBlock(3);   // masks of the branch units (DropBlock)
 
     public ResidualBlockImpl(NeuralNetConfiguration conf, DataType dataType) {
@@ -82,6 +81,7 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         assertInputSet(false);
         bindUnits();
         ResidualBlock c = layerConf();
+        ConvBnKernels k = kernels();
         long seed = c.getSeed() != null ? c.getSeed() : conf.getSeed();
         RowScales s = DropPath.scales(input.size(0), c.getDropProb(), training, c.getDropMode(), c.getScaling(), seed,
                 getIterationCount(), getEpochCount(), getIndex(), workerIndex);
@@ -92,18 +92,16 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         dropBlock.begin(c.getDropBlock(), training && compute, seed, getIterationCount(), getEpochCount(), getIndex(),
                 workerIndex);
         passedThrough = !compute && training && c.isInputFromRelu() && !c.changesShape();
-        boolean nhwc = channelsLastFor(input);
         if (passedThrough) {
-            // relu(x + 0) = x for a ReLU's output: the block is the identity (nothing to compute or keep)
-            INDArray x = nhwc ? input : layerInput(training, mgr);
-            checkReluInput(x);
+            // relu(x + 0) = x for a ReLU's output: the block is the identity (nothing to compute or keep); the input
+            // is returned in whatever layout it came
+            checkReluInput(input);
             output = null;
             channelsLast = false;
-            return mgr.leverageTo(ArrayType.ACTIVATIONS, x);
+            return mgr.leverageTo(ArrayType.ACTIVATIONS, input);
         }
-        // channels-last: the units read and write [n, h, w, c] arrays; DL4J sees [n, c, h, w] views of them
-        INDArray x = nhwc ? channelsLastInput(training, mgr) : layerInput(training, mgr);
-        INDArray shortcut = shortcutForward(x, nhwc, training, mgr);
+        INDArray x = layerInput(training, mgr);
+        INDArray shortcut = shortcutForward(x, training, mgr);
         INDArray out = mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, shortcut.shape(), 'c');
         if (compute) {
             List<ConvBnUnit> units = units();
@@ -111,27 +109,18 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
             INDArray h = x;
             for (int i = 0; i < n; i++) {
                 ArrayType keep = training && i < n - 1 ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM;
-                h = nhwc ? units.get(i).forwardNhwc(h, training, mgr, keep) : units.get(i).forward(h, training, mgr, keep);
-                h = dropBlock.forward(i, h, nhwc, mgr, keep);
+                h = units.get(i).forward(h, training, mgr, keep);
+                h = dropBlock.forward(i, h, k.channelsLast(), mgr, keep);
             }
-            if (!NativeKernels.scaleAddRelu(h, s.isUniform() && s.get(0) == 1.0 ? null : floats(s), shortcut, out)) {
-                s.multiplyAdd(h, shortcut, out);
-                NativeOps.reluInPlace(out);
-            }
+            k.blockOutput(h, s.isUniform() && s.get(0) == 1.0 ? null : floats(s), shortcut, out);
             branchForwardCount++;
         } else {
-            NativeOps.relu(shortcut, out);
+            k.relu(shortcut, out);
         }
         output = training ? out : null;
-        channelsLast = nhwc;
+        channelsLast = k.channelsLast();
         innerInputShape = x.shape();
-        return nhwc ? NativeKernels.nchwView(out) : out;
-    }
-
-    private static void zero(INDArray a) {
-        if (!NativeKernels.zero(a)) {
-            a.assign(0.0);
-        }
+        return k.toOuter(out);
     }
 
     /** Once per block: a declared ReLU input must have no negative value. */
@@ -156,49 +145,33 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         return f;
     }
 
-    private INDArray shortcutForward(INDArray x, boolean nhwc, boolean training, LayerWorkspaceMgr mgr) {
+    private INDArray shortcutForward(INDArray x, boolean training, LayerWorkspaceMgr mgr) {
         ResidualBlock c = layerConf();
         if (!c.changesShape()) {
             return x;
         }
         if (c.zeroPadShortcut()) {
-            if (nhwc) {
-                long[] shape = units().get(0).outShapeNhwc(x);
-                shape[3] = c.getNOut();
-                INDArray sc = mgr.createUninitialized(ArrayType.FF_WORKING_MEM, dataType, shape, 'c');
-                if (!NativeKernels.zeroPadShortcutNhwc(x, c.getStride(), padBefore(x.size(3)), sc)) {
-                    throw new IllegalStateException("channels-last blocks need the native kernels: "
-                            + NativeKernels.status());
-                }
-                return sc;
-            }
+            ConvBnKernels k = kernels();
             long[] shape = units().get(0).outShape(x);
-            shape[1] = c.getNOut();
+            shape[k.channelsLast() ? 3 : 1] = c.getNOut();
             INDArray sc = mgr.createUninitialized(ArrayType.FF_WORKING_MEM, dataType, shape, 'c');
-            if (!NativeKernels.zeroPadShortcut(x, c.getStride(), padBefore(x.size(1)), sc)) {
-                sc.assign(0);
-                sc.get(padChannels(x.size(1))).assign(x.get(subsample()));
-            }
+            k.zeroPadShortcut(x, c.getStride(), padBefore(channels(x)), sc);
             return sc;
         }
-        return nhwc ? projection().forwardNhwc(x, training, mgr, ArrayType.FF_WORKING_MEM)
-                : projection().forward(x, training, mgr, ArrayType.FF_WORKING_MEM);
+        return projection().forward(x, training, mgr, ArrayType.FF_WORKING_MEM);
     }
 
-    private INDArrayIndex[] subsample() {
-        int s = layerConf().getStride();
-        return new INDArrayIndex[] {NDArrayIndex.all(), NDArrayIndex.all(),
-                NDArrayIndex.interval(0, s, input.size(2)), NDArrayIndex.interval(0, s, input.size(3))};
+    /** Channels of an activation in the kernels' layout. */
+    private long channels(INDArray a) {
+        return kernels().channelsLast() ? a.size(3) : a.size(1);
+    }
+
+    private static long channels(long[] shape, boolean channelsLast) {
+        return channelsLast ? shape[3] : shape[1];
     }
 
     private int padBefore(long inChannels) {
         return (int) ((layerConf().getNOut() - inChannels) / 2);
-    }
-
-    private INDArrayIndex[] padChannels(long inChannels) {
-        long before = padBefore(inChannels);
-        return new INDArrayIndex[] {NDArrayIndex.all(), NDArrayIndex.interval(before, before + inChannels),
-                NDArrayIndex.all(), NDArrayIndex.all()};
     }
 
     private ConvBnUnit projection() {
@@ -208,41 +181,37 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
     @Override
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr mgr) {
         assertInputSet(true);
+        ConvBnKernels k = kernels();
         if (passedThrough) {
             // the identity: zero gradients for the whole block (no projection: all its parameters are the
-            // branch's), and the output gradient passes unchanged (the input's ReLU applies the same mask)
-            zero(gradientsFlattened);
-            // DL4J frees the output gradient's workspace after this call: the input gradient is a copy (in the
-            // gradient's own layout)
+            // branch's), and the output gradient passes unchanged (the input's ReLU applies the same mask).
+            // DL4J frees the output gradient's workspace after this call: the input gradient is a copy, in the
+            // gradient's own layout
+            k.zero(gradientsFlattened);
             INDArray eps = epsilon.castTo(dataType);
             boolean nhwc = NativeKernels.isNhwcView(eps) && !NativeOps.isCContiguous(eps);
-            INDArray src = nhwc ? eps.permute(0, 2, 3, 1) : eps;
+            INDArray src = nhwc ? eps.permute(0, 2, 3, 1) : NativeOps.contiguous(eps);
             INDArray dx = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, src.shape(), 'c');
-            if (!NativeKernels.copy(src, dx)) {
-                dx.assign(src);
-            }
+            k.copy(src, dx);
             return new Pair<>(gradientObject(), nhwc ? NativeKernels.nchwView(dx) : dx);
         }
         if (output == null) {
             throw new IllegalStateException("Cannot do backward pass in layer \"" + layerConf().getLayerName()
                     + "\": no training forward pass");
         }
-        INDArray eps = epsilon.castTo(dataType);
-        if (channelsLast) {
-            eps = channelsLastGradient(eps, ArrayType.BP_WORKING_MEM, mgr);
-        }
-        Pair<Gradient, INDArray> result = backward(eps, mgr);
-        return channelsLast ? new Pair<>(result.getFirst(), NativeKernels.nchwView(result.getSecond())) : result;
+        Pair<Gradient, INDArray> result = backward(outputGradient(epsilon, mgr), mgr);
+        return new Pair<>(result.getFirst(), k.toOuter(result.getSecond()));
     }
 
-    /** The backward pass in the units' layout ({@code eps} and the result NHWC when channelsLast). */
+    /** The backward pass in the kernels' layout. */
     private Pair<Gradient, INDArray> backward(INDArray eps, LayerWorkspaceMgr mgr) {
         ResidualBlock c = layerConf();
+        ConvBnKernels k = kernels();
         List<ConvBnUnit> units = units();
         int n = c.branchUnits();
         if (!branchComputed) {
             if (units.size() == n) {
-                zero(gradientsFlattened);   // no projection: every parameter is the branch's
+                k.zero(gradientsFlattened);   // no projection: every parameter is the branch's
             } else {
                 for (int i = 0; i < n; i++) {
                     units.get(i).zeroGradients(gradientViews);
@@ -251,54 +220,41 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         }
         if (!branchComputed && !c.changesShape()) {
             // a skipped block with an identity shortcut: the input gradient is the ReLU's, in one pass
-            INDArray dx = NativeOps.reluBackprop(output, eps,
+            INDArray dx = k.reluBackward(output, eps,
                     mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, eps.shape(), 'c'));
             return new Pair<>(gradientObject(), dx);
         }
-        INDArray d = NativeOps.reluBackprop(output, eps,
+        INDArray d = k.reluBackward(output, eps,
                 mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, eps.shape(), 'c'));
         INDArray dx = null;
         if (branchComputed) {
-            // the units read their output gradient and never write it: a uniform multiplier (BATCH mode, or no
-            // example dropped) is folded into the last unit's batch-norm backward pass, with no copy of d, and so
-            // are per-example multipliers (ROW mode) on the channels-last path
+            // the units read their output gradient and never write it; the branch's multipliers (a uniform one in
+            // BATCH mode or when no example is dropped, per-example ones in ROW mode) go to the last unit's batch-norm
+            // backward pass, which folds them in where its kernels can
             boolean uniform = scales.isUniform();
-            float[] perExample = !uniform && channelsLast ? floats(scales) : null;
-            INDArray g = uniform || perExample != null ? d
-                    : scales.multiply(d, mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, d.shape(), 'c'));
+            float[] perExample = uniform ? null : floats(scales);
+            INDArray g = d;
             for (int i = n - 1; i >= 0; i--) {
                 g = dropBlock.backward(i, g, mgr);   // DropBlock: the gradient at unit i's unmasked output
-                g = units.get(i).backward(g, uniform && i == n - 1 ? scales.get(0) : 1.0, i == n - 1 ? perExample : null,
+                boolean last = i == n - 1;
+                g = units.get(i).backward(g, uniform && last ? scales.get(0) : 1.0, last ? perExample : null,
                         gradientViews, mgr, i == 0 ? ArrayType.ACTIVATION_GRAD : ArrayType.BP_WORKING_MEM);
             }
             dx = g;
         }
         if (!c.changesShape()) {
-            if (!NativeKernels.add(dx, d, dx)) {
-                dx.addi(d);
-            }
+            k.add(dx, d, dx);
         } else if (c.zeroPadShortcut()) {
             boolean accumulate = dx != null;
             if (dx == null) {
                 dx = mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, innerInputShape, 'c');
             }
-            if (channelsLast) {
-                if (!NativeKernels.zeroPadShortcutBackwardNhwc(d, c.getStride(), padBefore(innerInputShape[3]), dx,
-                        accumulate)) {
-                    throw new IllegalStateException("channels-last blocks need the native kernels: "
-                            + NativeKernels.status());
-                }
-            } else if (!NativeKernels.zeroPadShortcutBackward(d, c.getStride(), padBefore(input.size(1)), dx,
-                    accumulate)) {
-                if (!accumulate) {
-                    dx.assign(0);
-                }
-                dx.get(subsample()).addi(d.get(padChannels(input.size(1))));
-            }
+            k.zeroPadShortcutBackward(d, c.getStride(), padBefore(channels(innerInputShape, k.channelsLast())), dx,
+                    accumulate);
         } else if (dx == null) {
             dx = projection().backward(d, gradientViews, mgr, ArrayType.ACTIVATION_GRAD);
         } else {
-            dx.addi(projection().backward(d, gradientViews, mgr, ArrayType.BP_WORKING_MEM));
+            k.add(dx, projection().backward(d, gradientViews, mgr, ArrayType.BP_WORKING_MEM), dx);
         }
         return new Pair<>(gradientObject(), dx);
     }

@@ -171,14 +171,14 @@ class DirectConvTest {
         for (int stride : new int[] {1, 2}) {
             long ho = (7 + stride - 1) / stride, wo = (9 + stride - 1) / stride;
             INDArray sc = Nd4j.create(DataType.FLOAT, 3, 12, ho, wo);
-            NativeKernels.zeroPadShortcut(x, stride, 3, sc);
+            KernelPaths.of(KernelPath.LIBND4J_NCHW).zeroPadShortcut(x, stride, 3, sc);
             INDArray sch = Nd4j.create(DataType.FLOAT, 3, ho, wo, 12);
             assertTrue(NativeKernels.zeroPadShortcutNhwc(xh, stride, 3, sch));
             assertEquals(sc, NativeKernels.nchwView(sch));
             INDArray d = Nd4j.randn(DataType.FLOAT, 3, 12, ho, wo);
             for (boolean acc : new boolean[] {false, true}) {
                 INDArray dx = Nd4j.ones(DataType.FLOAT, 3, 5, 7, 9);
-                NativeKernels.zeroPadShortcutBackward(d, stride, 3, dx, acc);
+                KernelPaths.of(KernelPath.LIBND4J_NCHW).zeroPadShortcutBackward(d, stride, 3, dx, acc);
                 INDArray dxh = Nd4j.ones(DataType.FLOAT, 3, 7, 9, 5);
                 assertTrue(NativeKernels.zeroPadShortcutBackwardNhwc(nhwc(d), stride, 3, dxh, acc));
                 assertEquals(dx, NativeKernels.nchwView(dxh));

@@ -9,11 +9,12 @@ import org.nd4j.linalg.factory.Nd4j;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The float kernels, Java and native ({@link NativeKernels}), against the same computation in double precision
- * with libnd4j's batchnorm_bp (the reference path): relative errors below 1e-4 (float32 sums over up to 4,096
- * values per channel).
+ * The float kernels, Java NCHW and native NHWC ({@link NativeKernels}, on transposed copies), against the same
+ * computation in double precision with libnd4j's batchnorm_bp (the reference path): relative errors below 1e-4
+ * (float32 sums over up to 4,096 values per channel).
  */
 class FloatBatchNormTest {
 
@@ -24,21 +25,13 @@ class FloatBatchNormTest {
             "4, 5, 6, 7, true, 1000, true", "2, 2, 32, 32, true, -3, true", "1, 3, 2, 2, true, 0, true"})
     void matchesTheDoublePrecisionReference(int n, int c, int h, int w, boolean relu, double offset,
                                             boolean nativeKernels) {
-        NativeKernels.setEnabled(nativeKernels);
-        try {
-            checkAgainstReference(n, c, h, w, relu, offset);
-        } finally {
-            NativeKernels.setEnabled(true);
-        }
-    }
-
-    private static void checkAgainstReference(int n, int c, int h, int w, boolean relu, double offset) {
-        checkAgainstReference(n, c, h, w, relu, offset, 1.0);
-        checkAgainstReference(n, c, h, w, relu, offset, 1.0 / 0.7);   // a kept branch's multiplier, folded in
+        assumeTrue(!nativeKernels || NativeKernels.isUsable(), "native kernels " + NativeKernels.status());
+        checkAgainstReference(n, c, h, w, relu, offset, 1.0, nativeKernels);
+        checkAgainstReference(n, c, h, w, relu, offset, 1.0 / 0.7, nativeKernels);   // a kept branch's multiplier
     }
 
     private static void checkAgainstReference(int n, int c, int h, int w, boolean relu, double offset,
-                                              double dyScale) {
+                                              double dyScale, boolean nhwc) {
         Nd4j.getRandom().setSeed(n * 31L + c);
         INDArray xd = Nd4j.randn(DataType.DOUBLE, n, c, h, w).muli(2).addi(offset);   // large offset: shifted sums
         INDArray gammaD = Nd4j.rand(DataType.DOUBLE, c).addi(0.5);
@@ -60,18 +53,33 @@ class FloatBatchNormTest {
         INDArray dBetaD = betaD.ulike();
         NativeOps.batchNormBackprop(xd, mean, var, gammaD, betaD, g, eps, dxD, dGammaD, dBetaD);
 
-        // the float kernel
+        // the float kernel (NHWC: on channels-last copies, results back in NCHW)
         INDArray x = xd.castTo(DataType.FLOAT);
-        INDArray y = x.ulike();
+        INDArray dyF = dyD.castTo(DataType.FLOAT);
         double[] m = new double[c];
         double[] v = new double[c];
-        FloatBatchNorm.forwardTraining(x, gammaD.castTo(DataType.FLOAT), betaD.castTo(DataType.FLOAT), eps, relu, y,
-                m, v);
-        INDArray dx = x.ulike();
         INDArray dGamma = Nd4j.create(DataType.FLOAT, c);
         INDArray dBeta = Nd4j.create(DataType.FLOAT, c);
-        FloatBatchNorm.backward(x, y, relu, dyD.castTo(DataType.FLOAT), dyScale, m, v, gammaD.castTo(DataType.FLOAT),
-                eps, dx, dGamma, dBeta);
+        INDArray y;
+        INDArray dx;
+        if (nhwc) {
+            INDArray xh = x.permute(0, 2, 3, 1).dup('c');
+            INDArray yh = xh.ulike();
+            FloatBatchNorm.forwardTrainingNhwc(xh, gammaD.castTo(DataType.FLOAT), betaD.castTo(DataType.FLOAT), eps,
+                    relu, yh, m, v);
+            INDArray dxh = xh.ulike();
+            FloatBatchNorm.backwardNhwc(xh, yh, relu, dyF.permute(0, 2, 3, 1).dup('c'), dyScale, m, v,
+                    gammaD.castTo(DataType.FLOAT), eps, dxh, dGamma, dBeta);
+            y = yh.permute(0, 3, 1, 2);
+            dx = dxh.permute(0, 3, 1, 2);
+        } else {
+            y = x.ulike();
+            FloatBatchNorm.forwardTraining(x, gammaD.castTo(DataType.FLOAT), betaD.castTo(DataType.FLOAT), eps, relu,
+                    y, m, v);
+            dx = x.ulike();
+            FloatBatchNorm.backward(x, y, relu, dyF, dyScale, m, v, gammaD.castTo(DataType.FLOAT), eps, dx, dGamma,
+                    dBeta);
+        }
 
         assertClose(mean, Nd4j.createFromArray(m), "mean");
         assertClose(var, Nd4j.createFromArray(v), "variance");
@@ -92,19 +100,16 @@ class FloatBatchNormTest {
     @ParameterizedTest(name = "native={0}")
     @CsvSource({"false", "true"})
     void reluOutputsHaveNoDenormals(boolean nativeKernels) {
-        NativeKernels.setEnabled(nativeKernels);
-        try {
-            checkReluOutputs();
-        } finally {
-            NativeKernels.setEnabled(true);
-        }
-    }
-
-    private static void checkReluOutputs() {
+        assumeTrue(!nativeKernels || NativeKernels.isUsable(), "native kernels " + NativeKernels.status());
         INDArray x = Nd4j.create(new float[] {1e-40f, -1e-40f, 3e-38f, 1.5f, 0f, -2f}, 1, 1, 2, 3);
         INDArray y = x.ulike();
-        FloatBatchNorm.normalize(x, new double[] {0}, new double[] {1}, Nd4j.ones(DataType.FLOAT, 1),
-                Nd4j.zeros(DataType.FLOAT, 1), 0.0, true, y);
+        if (nativeKernels) {   // one channel: NCHW and NHWC are the same memory
+            FloatBatchNorm.normalizeNhwc(x.reshape(1, 2, 3, 1), new double[] {0}, new double[] {1},
+                    Nd4j.ones(DataType.FLOAT, 1), Nd4j.zeros(DataType.FLOAT, 1), 0.0, true, y.reshape(1, 2, 3, 1));
+        } else {
+            FloatBatchNorm.normalize(x, new double[] {0}, new double[] {1}, Nd4j.ones(DataType.FLOAT, 1),
+                    Nd4j.zeros(DataType.FLOAT, 1), 0.0, true, y);
+        }
         for (float v : y.data().asFloat()) {
             assertTrue(v == 0f || v >= 0x1p-124f, "got " + v);
         }

@@ -20,6 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The native batch-norm kernels: loaded on this project's machines (linux-x86_64, AVX2) next to libnd4j's
@@ -40,13 +41,14 @@ class NativeKernelsTest {
         assertTrue(NativeKernels.status().startsWith("loaded, "), NativeKernels.status());
         Set<String> gomps = NativeKernels.mappedLibraries("libgomp");
         assertEquals(1, gomps.size(), "OpenMP runtimes mapped: " + gomps);
-        assertTrue(NativeBackend.current().describe().contains("native kernels loaded"),
+        assertTrue(NativeBackend.current().describe().contains("ResNet layers: channels-last (oneDNN"),
                 NativeBackend.current().describe());
         NativeKernels.setEnabled(false);
         assertFalse(NativeKernels.isUsable());
         assertTrue(NativeKernels.status().endsWith("disabled"));
     }
 
+    /** The native NHWC batch norm equals the Java NCHW one to float rounding (the two float paths' kernels). */
     @Test
     void matchesTheJavaKernelsAtAResNetShape() {
         Nd4j.getRandom().setSeed(7);
@@ -76,11 +78,12 @@ class NativeKernelsTest {
         INDArray y = Nd4j.randn(DataType.FLOAT, 3, 5, 7, 11);
         NativeOps.reluInPlace(y);
         INDArray g = Nd4j.randn(DataType.FLOAT, 3, 5, 7, 11);
-        NativeKernels.setEnabled(false);
-        INDArray dxJava = FloatBatchNorm.supportsFlat(y, g) ? NativeOps.reluBackprop(y, g, g.ulike()) : null;
-        NativeKernels.setEnabled(true);
-        INDArray dxNative = NativeOps.reluBackprop(y, g, g.ulike());
+        INDArray dxJava = g.ulike();
+        FloatBatchNorm.reluBackward(y, g, dxJava);
+        INDArray dxNative = g.ulike();
+        assertTrue(NativeKernels.reluBackward(y, g, dxNative));
         assertEquals(dxJava, dxNative);   // exact: a mask
+        assertEquals(NativeOps.reluBackprop(y, g, g.ulike()), dxNative);   // and libnd4j's
     }
 
     @Test
@@ -126,9 +129,10 @@ class NativeKernelsTest {
             expected.get(NDArrayIndex.all(), NDArrayIndex.interval(before, before + cin))
                     .assign(x.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, stride, hw),
                             NDArrayIndex.interval(0, stride, hw)));
-            INDArray out = Nd4j.valueArrayOf(new long[] {3, cout, ho, ho}, Float.NaN, DataType.FLOAT);
-            assertTrue(NativeKernels.zeroPadShortcut(x, stride, before, out));
-            assertArrayEquals(expected.data().asFloat(), out.data().asFloat(), 0f, java.util.Arrays.toString(c));
+            INDArray out = Nd4j.valueArrayOf(new long[] {3, ho, ho, cout}, Float.NaN, DataType.FLOAT);
+            assertTrue(NativeKernels.zeroPadShortcutNhwc(DirectConvTest.nhwc(x), stride, before, out));
+            assertArrayEquals(DirectConvTest.nhwc(expected).data().asFloat(), out.data().asFloat(), 0f,
+                    java.util.Arrays.toString(c));
 
             INDArray d = Nd4j.randn(DataType.FLOAT, 3, cout, ho, ho);
             for (boolean accumulate : new boolean[] {false, true}) {
@@ -138,20 +142,23 @@ class NativeKernelsTest {
                 want.get(NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.interval(0, stride, hw),
                         NDArrayIndex.interval(0, stride, hw)).addi(d.get(NDArrayIndex.all(),
                         NDArrayIndex.interval(before, before + cin)));
-                INDArray dx = accumulate ? dx0.dup() : Nd4j.valueArrayOf(dx0.shape(), Float.NaN, DataType.FLOAT);
-                assertTrue(NativeKernels.zeroPadShortcutBackward(d, stride, before, dx, accumulate));
-                assertArrayEquals(want.data().asFloat(), dx.data().asFloat(), 0f, "backward " + accumulate);
+                INDArray dx = accumulate ? DirectConvTest.nhwc(dx0)
+                        : Nd4j.valueArrayOf(new long[] {3, hw, hw, cin}, Float.NaN, DataType.FLOAT);
+                assertTrue(NativeKernels.zeroPadShortcutBackwardNhwc(DirectConvTest.nhwc(d), stride, before, dx,
+                        accumulate));
+                assertArrayEquals(DirectConvTest.nhwc(want).data().asFloat(), dx.data().asFloat(), 0f,
+                        "backward " + accumulate);
             }
         }
-        INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 4, 4);
+        INDArray x = Nd4j.rand(DataType.FLOAT, 2, 4, 4, 3);   // [n, h, w, cIn]
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> NativeKernels.zeroPadShortcut(x, 2, 3, Nd4j.create(DataType.FLOAT, 2, 5, 2, 2)));
+                () -> NativeKernels.zeroPadShortcutNhwc(x, 2, 3, Nd4j.create(DataType.FLOAT, 2, 2, 2, 5)));
         assertEquals("before must be in [0, 2] (cOut - cIn), got 3", e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
-                () -> NativeKernels.zeroPadShortcut(x, 2, 1, Nd4j.create(DataType.FLOAT, 2, 5, 3, 2)));
+                () -> NativeKernels.zeroPadShortcutNhwc(x, 2, 1, Nd4j.create(DataType.FLOAT, 2, 3, 2, 5)));
         assertTrue(e.getMessage().startsWith("the shortcut's output must have shape [2, 5, 2, 2]"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class,
-                () -> NativeKernels.zeroPadShortcut(x, 0, 1, Nd4j.create(DataType.FLOAT, 2, 5, 2, 2)));
+                () -> NativeKernels.zeroPadShortcutNhwc(x, 0, 1, Nd4j.create(DataType.FLOAT, 2, 2, 2, 5)));
         assertEquals("stride must be >= 1, got 0", e.getMessage());
     }
 
@@ -225,10 +232,16 @@ class NativeKernelsTest {
         for (int i = 0; i < 16; i++) {
             y.putScalar(i, i % 10, 1.0);
         }
+        assumeTrue(KernelPaths.channelsLastAvailable(), KernelPaths.whyNotChannelsLast());
         for (int k = 0; k < 2; k++) {
-            NativeKernels.setEnabled(k == 1);
-            ComputationGraph net = ResNet.cifar(8).inputShape(3, 16, 16).numClasses(10).seed(11)
-                    .stochasticDepth(DepthSchedule.linear(0.5), DropMode.ROW).build();   // per-example multipliers
+            KernelPaths.setOverride(k == 1 ? KernelPath.CHANNELS_LAST : KernelPath.JAVA_NCHW);
+            ComputationGraph net;
+            try {
+                net = ResNet.cifar(8).inputShape(3, 16, 16).numClasses(10).seed(11)
+                        .stochasticDepth(DepthSchedule.linear(0.5), DropMode.ROW).build();   // per-example multipliers
+            } finally {
+                KernelPaths.setOverride(null);
+            }
             if (before == null) {
                 before = net.params().dup();
             }
@@ -251,19 +264,30 @@ class NativeKernelsTest {
         double[] var;
     }
 
+    /** The NCHW Java kernels, or the native NHWC ones on transposed copies (results transposed back). */
     private static Run run(boolean nativeKernels, INDArray x, INDArray gamma, INDArray beta, INDArray dy,
                            boolean relu) {
-        NativeKernels.setEnabled(nativeKernels);
         int c = (int) x.size(1);
         Run r = new Run();
-        r.y = x.ulike();
         r.mean = new double[c];
         r.var = new double[c];
-        FloatBatchNorm.forwardTraining(x, gamma, beta, 1e-5, relu, r.y, r.mean, r.var);
-        r.dx = x.ulike();
         r.dGamma = Nd4j.create(DataType.FLOAT, c);
         r.dBeta = Nd4j.create(DataType.FLOAT, c);
-        FloatBatchNorm.backward(x, r.y, relu, dy, r.mean, r.var, gamma, 1e-5, r.dx, r.dGamma, r.dBeta);
+        if (!nativeKernels) {
+            r.y = x.ulike();
+            FloatBatchNorm.forwardTraining(x, gamma, beta, 1e-5, relu, r.y, r.mean, r.var);
+            r.dx = x.ulike();
+            FloatBatchNorm.backward(x, r.y, relu, dy, r.mean, r.var, gamma, 1e-5, r.dx, r.dGamma, r.dBeta);
+            return r;
+        }
+        INDArray xh = DirectConvTest.nhwc(x.dup());
+        INDArray yh = xh.ulike();
+        FloatBatchNorm.forwardTrainingNhwc(xh, gamma.dup(), beta.dup(), 1e-5, relu, yh, r.mean, r.var);
+        INDArray dxh = xh.ulike();
+        FloatBatchNorm.backwardNhwc(xh, yh, relu, DirectConvTest.nhwc(dy.dup()), 1.0, r.mean, r.var, gamma.dup(), 1e-5,
+                dxh, r.dGamma, r.dBeta);
+        r.y = NativeKernels.nchwView(yh).dup('c');
+        r.dx = NativeKernels.nchwView(dxh).dup('c');
         return r;
     }
 

@@ -58,6 +58,8 @@ class TrainCommandTest {
         double accuracy = r.number("test_accuracy");
         assertTrue(accuracy >= 0 && accuracy <= 1);
         assertEquals(100, r.number("train_images"));
+        assertTrue(r.lastLine().contains("\"shortcut\": \"a\"") && r.lastLine().contains("\"init\": \"he\""),
+                r.lastLine());
         for (String f : List.of("run.properties", "metrics.csv", "checkpoint.zip", "model.zip", "learning-curves.png",
                 "confusion-matrix.png", "result.json")) {
             assertTrue(Files.size(out.resolve(f)) > 0, f);
@@ -148,6 +150,8 @@ class TrainCommandTest {
                 {"--augment", "maybe"},
                 {"--stop-after", "0"},
                 {"--data", dir.resolve("no-such-dir").toString()},
+                {"--shortcut", "c"},
+                {"--init", "xavier"},
         };
         String[] messages = {
                 "Unknown option: '--no-such-option'",
@@ -171,6 +175,8 @@ class TrainCommandTest {
                 "Invalid value for option '--augment'",
                 "--stop-after must be >= 1, got 0",
                 "--data must be bundled, installed or a directory",
+                "--shortcut must be a or b, got c",
+                "--init must be pytorch or he, got xavier",
         };
         for (int i = 0; i < cases.length; i++) {
             long t0 = System.nanoTime();
@@ -236,6 +242,36 @@ class TrainCommandTest {
         assertTrue(r.out().contains("stochastic depth: linear to 0.3, batch mode"), r.out());
         assertTrue(r.lastLine().contains("\"updater\": \"adamw\"") && r.lastLine().contains("\"augment\": false"),
                 r.lastLine());
+    }
+
+    /**
+     * {@code --shortcut b --init pytorch}: the network has projection shortcuts and PyTorch's initial weights, the
+     * run records both, and a run saved without them (before the options existed) resumes as option A with He init.
+     */
+    @Test
+    void shortcutAndInitAreBuiltRecordedAndResumed() throws IOException {
+        Path out = dir.resolve("pt");
+        CliRun r = CliRun.of(tiny(out, "--shortcut", "b", "--init", "pytorch", "--stop-after", "1"));
+        assertEquals(0, r.exitCode(), r.toString());
+        assertTrue(r.lastLine().contains("\"shortcut\": \"b\"") && r.lastLine().contains("\"init\": \"pytorch\""),
+                r.lastLine());
+        String props = Files.readString(out.resolve("run.properties"));
+        assertTrue(props.contains("shortcut=b") && props.contains("init=pytorch"), props);
+        ComputationGraph net = ModelSerializer.restoreComputationGraph(out.resolve("checkpoint.zip").toFile(), false);
+        assertTrue(net.paramTable().containsKey("stage2.block1_scConvW"), "projection shortcut");
+        CliRun other = CliRun.of("train", "--out", out.toString(), "--resume", "--init", "he");
+        assertEquals(2, other.exitCode(), other.toString());
+        assertTrue(other.err().contains("--init he differs from the saved pytorch"), other.toString());
+
+        Path old = dir.resolve("old");
+        assertEquals(0, CliRun.of(tiny(old, "--stop-after", "1")).exitCode());
+        Path settings = old.resolve("run.properties");
+        Files.write(settings, Files.readAllLines(settings).stream()
+                .filter(l -> !l.startsWith("shortcut=") && !l.startsWith("init=")).collect(Collectors.toList()));
+        CliRun resumed = CliRun.of("train", "--out", old.toString(), "--resume");
+        assertEquals(0, resumed.exitCode(), resumed.toString());
+        assertTrue(resumed.lastLine().contains("\"shortcut\": \"a\"") && resumed.lastLine().contains("\"init\": \"he\""),
+                resumed.lastLine());
     }
 
     /** An ImageNet-style ResNet gets the small-input stem for 28x28 images. */

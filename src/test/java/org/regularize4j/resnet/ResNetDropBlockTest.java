@@ -15,6 +15,7 @@ import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.regularize4j.backend.DirectConv;
+import org.regularize4j.backend.KernelPath;
 import org.regularize4j.dropout.DropBlock;
 
 import java.io.File;
@@ -109,13 +110,11 @@ class ResNetDropBlockTest {
     void channelsLastMatchesTheNchwPath() {
         assumeTrue(DirectConv.isUsable(), DirectConv.status());
         ResNet r = ResNet.cifar(14).inputShape(3, 12, 12).numClasses(3).seed(5).updater(new Sgd(0.05)).dropBlock(0.3);
-        ComputationGraph fast = r.build();
-        ComputationGraph ref = r.build();
+        ComputationGraph fast = ChannelsLastTest.build(r, KernelPath.CHANNELS_LAST);
+        ComputationGraph ref = ChannelsLastTest.build(r, KernelPath.JAVA_NCHW);
         ref.init(fast.params().dup(), true);
         DataSet ds = BatchModeSkipTest.data(6, 3, 12, 3);
-        DirectConv.setEnabled(true);
         fast.feedForward(new INDArray[] {ds.getFeatures()}, true, false);
-        DirectConv.setEnabled(false);
         ref.feedForward(new INDArray[] {ds.getFeatures()}, true, false);
         List<INDArray> fastMasks = masks(fast);
         List<INDArray> refMasks = masks(ref);
@@ -124,9 +123,7 @@ class ResNetDropBlockTest {
             assertEquals(refMasks.get(i), fastMasks.get(i).permute(0, 3, 1, 2), "mask " + i);
         }
         for (int it = 0; it < 3; it++) {
-            DirectConv.setEnabled(true);
             fast.fit(ds);
-            DirectConv.setEnabled(false);
             ref.fit(ds);
             if (it == 0) {
                 assertClose(ref.gradient().gradient(), fast.gradient().gradient(), "gradient");

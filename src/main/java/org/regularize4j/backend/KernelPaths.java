@@ -1,0 +1,172 @@
+package org.regularize4j.backend;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The one place that decides how the ResNet builder's layers run: each layer asks {@link #select} once, when it is
+ * created, and keeps the {@link ConvBnKernels} it gets.
+ *
+ * <ul>
+ *   <li>Float32 layers take {@link KernelPath#CHANNELS_LAST} where it can run ({@link DirectConv} usable: oneDNN's
+ *       natives from {@code org.bytedeco:dnnl-platform} loaded; {@link NativeKernels} usable: Linux x86-64 with AVX2,
+ *       glibc 2.17 or newer), else {@link KernelPath#JAVA_NCHW} on ND4J's CPU backend, else (CUDA)
+ *       {@link KernelPath#LIBND4J_NCHW}.</li>
+ *   <li>Other types (double precision for gradient checks) always take {@link KernelPath#LIBND4J_NCHW}.</li>
+ *   <li>The system property {@code regularize4j.kernels} ({@code auto}, {@code channels-last}, {@code java},
+ *       {@code libnd4j}) or {@link #setOverride} forces a path for float layers; a forced path that cannot run here
+ *       is an error naming the reason, at layer creation.</li>
+ * </ul>
+ *
+ * <p>When float layers fall back while nobody asked for it, one WARN line per process says why and what to do.
+ * Silence is only right when the user turned the fast path off (a forced path, {@code regularize4j.directConv=false}
+ * or {@code regularize4j.nativeKernels=false}).
+ *
+ * <pre>{@code
+ * ConvBnKernels kernels = KernelPaths.select(DataType.FLOAT);
+ * String why = KernelPaths.describe();   // e.g. "channels-last (oneDNN 2.5.2 convolutions, native kernels)"
+ * }</pre>
+ */
+public final class KernelPaths {
+    private static final Logger log = LoggerFactory.getLogger(KernelPaths.class);
+    private static final AtomicBoolean WARNED = new AtomicBoolean();
+    private static volatile KernelPath override;
+
+    private KernelPaths() {
+    }
+
+    /**
+     * Forces a path for float layers created afterwards ({@code null}: the system property, else automatic). For
+     * tests and benchmarks.
+     */
+    public static void setOverride(KernelPath path) {
+        override = path;
+    }
+
+    /** The path forced by {@link #setOverride} or the system property, or null for the automatic choice. */
+    public static KernelPath requested() {
+        KernelPath o = override;
+        if (o != null) {
+            return o;
+        }
+        String p = System.getProperty("regularize4j.kernels", "auto").trim();
+        return p.equalsIgnoreCase("auto") || p.isEmpty() ? null : KernelPath.of(p);
+    }
+
+    /** Whether the channels-last path can run in this process. */
+    public static boolean channelsLastAvailable() {
+        return Nd4j.getEnvironment().isCPU() && DirectConv.isUsable() && NativeKernels.isUsable();
+    }
+
+    /** Why the channels-last path cannot run here, or null if it can. */
+    public static String whyNotChannelsLast() {
+        if (channelsLastAvailable()) {
+            return null;
+        }
+        StringBuilder b = new StringBuilder();
+        if (!Nd4j.getEnvironment().isCPU()) {
+            b.append("ND4J's backend is not the CPU backend");
+        }
+        if (!DirectConv.isUsable()) {
+            b.append(b.length() > 0 ? "; " : "").append("oneDNN convolutions ").append(DirectConv.status());
+        }
+        if (!NativeKernels.isUsable()) {
+            b.append(b.length() > 0 ? "; " : "").append("native kernels ").append(NativeKernels.status());
+        }
+        return b.toString();
+    }
+
+    /** The path a layer of this data type gets now (see the class comment). */
+    public static KernelPath choose(DataType dataType) {
+        if (dataType != DataType.FLOAT) {
+            return KernelPath.LIBND4J_NCHW;
+        }
+        KernelPath requested = requested();
+        boolean cpu = Nd4j.getEnvironment().isCPU();
+        if (requested == KernelPath.CHANNELS_LAST && !channelsLastAvailable()) {
+            throw new IllegalStateException("regularize4j.kernels asks for the channels-last path, which cannot run"
+                    + " here: " + whyNotChannelsLast());
+        }
+        if (requested == KernelPath.JAVA_NCHW && !cpu) {
+            throw new IllegalStateException("regularize4j.kernels asks for the java path, which needs ND4J's CPU"
+                    + " backend");
+        }
+        if (requested != null) {
+            return requested;
+        }
+        if (channelsLastAvailable()) {
+            return KernelPath.CHANNELS_LAST;
+        }
+        warnOnce();
+        return cpu ? KernelPath.JAVA_NCHW : KernelPath.LIBND4J_NCHW;
+    }
+
+    /** The kernels a layer of this data type gets now: {@link #choose}'s path. */
+    public static ConvBnKernels select(DataType dataType) {
+        return of(choose(dataType));
+    }
+
+    /** The kernels of a path (whether or not it can run here; the channels-last ones fail at first use if not). */
+    public static ConvBnKernels of(KernelPath path) {
+        switch (path) {
+            case CHANNELS_LAST:
+                return ChannelsLastKernels.INSTANCE;
+            case JAVA_NCHW:
+                return JavaKernels.INSTANCE;
+            default:
+                return Libnd4jKernels.INSTANCE;
+        }
+    }
+
+    /** One line for float layers: the path they get now and why. */
+    public static String describe() {
+        KernelPath requested = requested();
+        if (requested != null) {
+            return requested.id() + " (forced)";
+        }
+        if (channelsLastAvailable()) {
+            return "channels-last (" + DirectConv.status() + " convolutions, native kernels)";
+        }
+        return (Nd4j.getEnvironment().isCPU() ? "java" : "libnd4j") + " (" + whyNotChannelsLast() + ")";
+    }
+
+    /** Whether the user turned the fast path off (then falling back is what they asked for). */
+    private static boolean turnedOff() {
+        return !DirectConv.isEnabled() || !Boolean.parseBoolean(System.getProperty("regularize4j.nativeKernels", "true"))
+                || (NativeKernels.isLoaded() && !NativeKernels.isUsable());
+    }
+
+    private static void warnOnce() {
+        if (turnedOff() || !WARNED.compareAndSet(false, true)) {
+            return;
+        }
+        log.warn("regularize4j: the ResNet layers run on the slower NCHW path (about 2x the channels-last path's step"
+                + " time, measured on ResNet-20): {}. {}", whyNotChannelsLast(), hint());
+    }
+
+    /** What the user can do, for this platform. */
+    static String hint() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+        boolean x86 = arch.equals("amd64") || arch.equals("x86_64");
+        if (!Nd4j.getEnvironment().isCPU()) {
+            return "The channels-last path runs on ND4J's CPU backend only (nd4j-native).";
+        }
+        if (!x86 || !os.contains("linux")) {
+            return "The channels-last path needs Linux x86-64 (this is " + os + "/" + arch + "); on this platform the"
+                    + " NCHW path is the supported one. Set -Dregularize4j.kernels=java to say so and silence this line.";
+        }
+        if (!DirectConv.isAvailable()) {
+            return "Put org.bytedeco:dnnl-platform:2.5.2-1.5.7 on the classpath (a dependency of regularize4j; keep it"
+                    + " when trimming with -Djavacpp.platform=linux-x86_64), or set -Dregularize4j.kernels=java to"
+                    + " silence this line.";
+        }
+        return "The native kernels need a CPU with AVX2 and FMA and glibc 2.17 or newer; set"
+                + " -Dregularize4j.kernels=java to silence this line.";
+    }
+}
