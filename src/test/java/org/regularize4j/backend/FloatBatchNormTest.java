@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.regularize4j.testutil.FastPath;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -24,6 +25,9 @@ class FloatBatchNormTest {
             "4, 5, 6, 7, true, 1000, true", "2, 2, 32, 32, true, -3, true", "1, 3, 2, 2, true, 0, true"})
     void matchesTheDoublePrecisionReference(int n, int c, int h, int w, boolean relu, double offset,
                                             boolean nativeKernels) {
+        if (nativeKernels) {
+            FastPath.requireNativeKernels();
+        }
         NativeKernels.setEnabled(nativeKernels);
         try {
             checkAgainstReference(n, c, h, w, relu, offset);
@@ -92,6 +96,9 @@ class FloatBatchNormTest {
     @ParameterizedTest(name = "native={0}")
     @CsvSource({"false", "true"})
     void reluOutputsHaveNoDenormals(boolean nativeKernels) {
+        if (nativeKernels) {
+            FastPath.requireNativeKernels();
+        }
         NativeKernels.setEnabled(nativeKernels);
         try {
             checkReluOutputs();

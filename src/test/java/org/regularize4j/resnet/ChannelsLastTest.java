@@ -10,12 +10,12 @@ import org.nd4j.linalg.learning.config.Sgd;
 import org.regularize4j.backend.DirectConv;
 import org.regularize4j.depth.DepthSchedule;
 import org.regularize4j.depth.DropMode;
+import org.regularize4j.testutil.FastPath;
 
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Channels-last layers (direct oneDNN convolutions on NHWC arrays) train like the NCHW libnd4j path: same network
@@ -37,7 +37,7 @@ class ChannelsLastTest {
 
     @Test
     void trainsLikeTheNchwPath() {
-        assumeTrue(DirectConv.isUsable(), DirectConv.status());
+        FastPath.requireDirectConv();
         for (String variant : List.of("ZERO_PAD", "PROJECTION", "bottleneck", "row", "resnet18")) {
             ResNet r = variant.equals("bottleneck")
                     ? ResNet.imagenet(50).smallInputStem(true).widthMultiplier(0.125)
@@ -95,7 +95,7 @@ class ChannelsLastTest {
 
     @Test
     void keepsAPlanPerBatchSizeUpToFourAndStaysCorrect() {
-        assumeTrue(DirectConv.isUsable(), DirectConv.status());
+        FastPath.requireDirectConv();
         ResNet r = ResNet.cifar(8).inputShape(3, 8, 8).numClasses(3).seed(2).updater(new Sgd(0.05));
         ComputationGraph fast = r.build();
         ComputationGraph ref = r.build();

@@ -16,6 +16,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.learning.config.Sgd;
 import org.regularize4j.backend.DirectConv;
 import org.regularize4j.dropout.DropBlock;
+import org.regularize4j.testutil.FastPath;
 
 import java.io.File;
 import java.nio.file.Path;
@@ -28,7 +29,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * DropBlock in the ResNet builder: placement on the last two stages (timm's drop_block_rate), round trips, the
@@ -107,7 +107,7 @@ class ResNetDropBlockTest {
     /** The channels-last path draws the same logical masks as the NCHW path and trains the same way. */
     @Test
     void channelsLastMatchesTheNchwPath() {
-        assumeTrue(DirectConv.isUsable(), DirectConv.status());
+        FastPath.requireDirectConv();
         ResNet r = ResNet.cifar(14).inputShape(3, 12, 12).numClasses(3).seed(5).updater(new Sgd(0.05)).dropBlock(0.3);
         ComputationGraph fast = r.build();
         ComputationGraph ref = r.build();
