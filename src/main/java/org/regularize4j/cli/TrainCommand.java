@@ -166,7 +166,6 @@ final class TrainCommand implements Callable<Integer> {
             + " 0,1,2,3,4,5,6,7 (labelled 0..k-1 in this order). Default: all")
     String classes;
 
-
     // ---- recipe flags (issue 16): label smoothing, Mixup/CutMix, random erasing, DropBlock; all off by default
     @Option(names = "--label-smoothing", defaultValue = "0",
             description = "Label smoothing of the loss, in [0, 1); 0 = off. Default: ${DEFAULT-VALUE}")
@@ -191,10 +190,9 @@ final class TrainCommand implements Callable<Integer> {
     /** The recipe settings of a run saved before these flags existed: off. */
     static final Map<String, String> RECIPE_OFF = Map.of("label-smoothing", "0.0", "mixup", "0.0", "cutmix", "0.0",
             "mix-prob", "1.0", "switch-prob", "0.5", "random-erase", "0.0", "drop-block", "0.0");
-
     /**
      * Settings added after runs were first saved, and the value that runs saved before them ran with: off for the
-     * fine-tuning options; option-A shortcuts and He init.
+     * fine-tuning options; option-A shortcuts and He init. Declared after RECIPE_OFF, which {@link #added()} reads.
      */
     private static final Map<String, String> ADDED_SETTINGS = added();
 

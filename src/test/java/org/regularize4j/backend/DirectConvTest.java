@@ -4,11 +4,11 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.regularize4j.testutil.FastPath;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Direct oneDNN convolutions on channels-last arrays give libnd4j's NCHW {@code conv2d}/{@code conv2d_bp} results
@@ -19,16 +19,14 @@ class DirectConvTest {
 
     @Test
     void isUsableOnThisProjectsMachines() {
-        // the build this project pins (onednn-avx2) on Linux x86-64: the lookup must work here, or the fast path
-        // silently disappears
-        assumeTrue(NativeKernels.isLoaded() && NativeBackend.current().oneDnnEnabled(), NativeKernels.status());
-        assertTrue(DirectConv.isUsable(), DirectConv.status());
+        // on Linux x86-64 (AVX2) DirectConv must work, or the fast path silently disappears
+        FastPath.requireDirectConv();
         assertTrue(DirectConv.status().startsWith("oneDNN 2."), DirectConv.status());
     }
 
     @Test
     void matchesLibnd4jForwardAndBackward() {
-        assumeTrue(DirectConv.isUsable(), DirectConv.status());
+        FastPath.requireDirectConv();
         int[][] cases = {
             // n, cIn, h, w, cOut, kernel, stride, padding
             {13, 16, 32, 32, 16, 3, 1, 1}, {8, 16, 16, 16, 32, 3, 2, 1}, {8, 16, 16, 16, 32, 1, 2, 0},
@@ -76,7 +74,7 @@ class DirectConvTest {
         assertEquals("padding must be in [0, 2] (kernel - 1), got 3",
                 assertThrows(IllegalArgumentException.class, () -> DirectConv.create(1, 1, 4, 4, 1, 3, 1, 3))
                         .getMessage());
-        assumeTrue(DirectConv.isUsable(), DirectConv.status());
+        FastPath.requireDirectConv();
         try (DirectConv conv = DirectConv.create(2, 4, 6, 6, 8, 3, 1, 1)) {
             INDArray w = Nd4j.create(DataType.FLOAT, 8, 4, 3, 3);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
@@ -100,7 +98,7 @@ class DirectConvTest {
     }
 
     private static void channelsLastBatchNormMatchesNchw(int c) {
-        assumeTrue(NativeKernels.isUsable(), NativeKernels.status());
+        FastPath.requireNativeKernels();
         Nd4j.getRandom().setSeed(9);
         INDArray x = Nd4j.randn(DataType.FLOAT, 7, c, 5, 6).muli(3).addi(2);
         INDArray gamma = Nd4j.rand(DataType.FLOAT, c).addi(0.5);
@@ -154,7 +152,7 @@ class DirectConvTest {
 
     @Test
     void layoutAndZeroPadKernelsMatchNchw() {
-        assumeTrue(NativeKernels.isUsable(), NativeKernels.status());
+        FastPath.requireNativeKernels();
         INDArray x = Nd4j.randn(DataType.FLOAT, 3, 5, 7, 9);
         INDArray xh = nhwc(x);
         assertEquals(x.permute(0, 2, 3, 1), xh);

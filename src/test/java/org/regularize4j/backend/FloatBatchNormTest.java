@@ -6,10 +6,10 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.regularize4j.testutil.FastPath;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The float kernels, Java NCHW and native NHWC ({@link NativeKernels}, on transposed copies), against the same
@@ -25,7 +25,9 @@ class FloatBatchNormTest {
             "4, 5, 6, 7, true, 1000, true", "2, 2, 32, 32, true, -3, true", "1, 3, 2, 2, true, 0, true"})
     void matchesTheDoublePrecisionReference(int n, int c, int h, int w, boolean relu, double offset,
                                             boolean nativeKernels) {
-        assumeTrue(!nativeKernels || NativeKernels.isUsable(), "native kernels " + NativeKernels.status());
+        if (nativeKernels) {
+            FastPath.requireNativeKernels();
+        }
         checkAgainstReference(n, c, h, w, relu, offset, 1.0, nativeKernels);
         checkAgainstReference(n, c, h, w, relu, offset, 1.0 / 0.7, nativeKernels);   // a kept branch's multiplier
     }
@@ -100,7 +102,9 @@ class FloatBatchNormTest {
     @ParameterizedTest(name = "native={0}")
     @CsvSource({"false", "true"})
     void reluOutputsHaveNoDenormals(boolean nativeKernels) {
-        assumeTrue(!nativeKernels || NativeKernels.isUsable(), "native kernels " + NativeKernels.status());
+        if (nativeKernels) {
+            FastPath.requireNativeKernels();
+        }
         INDArray x = Nd4j.create(new float[] {1e-40f, -1e-40f, 3e-38f, 1.5f, 0f, -2f}, 1, 1, 2, 3);
         INDArray y = x.ulike();
         if (nativeKernels) {   // one channel: NCHW and NHWC are the same memory

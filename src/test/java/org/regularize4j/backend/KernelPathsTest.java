@@ -9,12 +9,12 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.regularize4j.testutil.FastPath;
 
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -42,7 +42,11 @@ class KernelPathsTest {
         NativeKernels.setEnabled(true);
     }
 
+    /** Whether the path can run here; where the fast path is expected, channels-last must (else the test fails). */
     private static boolean canRun(KernelPath p) {
+        if (p == KernelPath.CHANNELS_LAST && FastPath.expected()) {
+            assertTrue(KernelPaths.channelsLastAvailable(), KernelPaths.whyNotChannelsLast());
+        }
         return p != KernelPath.CHANNELS_LAST || KernelPaths.channelsLastAvailable();
     }
 
@@ -268,8 +272,8 @@ class KernelPathsTest {
 
     /** On Linux x86-64 with AVX2 and FMA (and not in the portable build), the fast path must be there. */
     @Test
-    void loadsWhereExpected() throws IOException {
-        assumeTrue(expectFastPath(), "the channels-last path is not expected on this platform or build");
+    void loadsWhereExpected() {
+        assumeTrue(FastPath.expected(), "the channels-last path is not expected here: " + FastPath.whyNotExpected());
         assertTrue(KernelPaths.channelsLastAvailable(), KernelPaths.whyNotChannelsLast());
         assertNull(KernelPaths.whyNotChannelsLast());
         assertEquals(KernelPath.CHANNELS_LAST, KernelPaths.choose(DataType.FLOAT));
@@ -277,19 +281,13 @@ class KernelPathsTest {
         assertTrue(KernelPaths.describe().startsWith("channels-last (oneDNN 2."), KernelPaths.describe());
     }
 
-    /** Linux, x86-64, AVX2 and FMA, and the build did not say otherwise (-Pportable sets the property false). */
-    static boolean expectFastPath() throws IOException {
-        if (!Boolean.parseBoolean(System.getProperty("regularize4j.expectFastPath", "true"))) {
-            return false;
-        }
-        String arch = System.getProperty("os.arch", "");
-        if (!System.getProperty("os.name", "").toLowerCase().contains("linux")
-                || !(arch.equals("amd64") || arch.equals("x86_64"))) {
-            return false;
-        }
-        String flags = Files.readAllLines(Paths.get("/proc/cpuinfo")).stream().filter(l -> l.startsWith("flags"))
-                .findFirst().orElse("");
-        return flags.contains(" avx2") && flags.contains(" fma");
+    /** Where the fast path cannot run, float layers take the java path and say why. */
+    @Test
+    void fallsBackWithAReasonWhereNotExpected() {
+        assumeTrue(!KernelPaths.channelsLastAvailable(), "the channels-last path runs here");
+        assertEquals(KernelPath.JAVA_NCHW, KernelPaths.choose(DataType.FLOAT));
+        assertTrue(KernelPaths.describe().startsWith("java ("), KernelPaths.describe());
+        assertTrue(KernelPaths.hint().length() > 20, KernelPaths.hint());
     }
 
     /**

@@ -12,6 +12,7 @@ import org.regularize4j.depth.DepthSchedule;
 import org.regularize4j.depth.DropMode;
 import org.regularize4j.depth.RowScales;
 import org.regularize4j.resnet.ResNet;
+import org.regularize4j.testutil.FastPath;
 
 import java.util.Set;
 
@@ -36,6 +37,7 @@ class NativeKernelsTest {
 
     @Test
     void loadsHereWithLibnd4jsOpenMpRuntimeOnly() throws Exception {
+        FastPath.requireNativeKernels();
         assertTrue(NativeKernels.isLoaded(), NativeKernels.status());
         assertTrue(NativeKernels.isUsable());
         assertTrue(NativeKernels.status().startsWith("loaded, "), NativeKernels.status());
@@ -51,6 +53,7 @@ class NativeKernelsTest {
     /** The native NHWC batch norm equals the Java NCHW one to float rounding (the two float paths' kernels). */
     @Test
     void matchesTheJavaKernelsAtAResNetShape() {
+        FastPath.requireNativeKernels();
         Nd4j.getRandom().setSeed(7);
         int n = 64;
         int c = 16;
@@ -88,6 +91,7 @@ class NativeKernelsTest {
 
     @Test
     void scaleAddReluEqualsLibnd4jsOpsBitForBit() {
+        FastPath.requireNativeKernels();
         Nd4j.getRandom().setSeed(13);
         INDArray branch = Nd4j.randn(DataType.FLOAT, 6, 4, 5, 5);
         INDArray shortcut = Nd4j.randn(DataType.FLOAT, 6, 4, 5, 5);
@@ -120,6 +124,7 @@ class NativeKernelsTest {
     /** The zero-padded shortcut and its backward pass equal libnd4j's strided views, exactly, with odd sizes. */
     @Test
     void zeroPadShortcutEqualsStridedViews() {
+        FastPath.requireNativeKernels();
         Nd4j.getRandom().setSeed(17);
         for (int[] c : new int[][] {{3, 4, 7, 2, 1}, {2, 5, 6, 2, 0}, {16, 32, 8, 2, 8}, {3, 3, 5, 1, 0}}) {
             int cin = c[0], cout = c[1], hw = c[2], stride = c[3], before = c[4];
@@ -165,6 +170,7 @@ class NativeKernelsTest {
     /** zero and copy: whole arrays, views at offsets, above and below the size that splits them over threads. */
     @Test
     void zeroAndCopyCoverExactlyTheArray() {
+        FastPath.requireNativeKernels();
         for (int n : new int[] {5, 300_000}) {
             INDArray buf = Nd4j.randn(DataType.FLOAT, 1, n + 10);
             INDArray view = buf.get(NDArrayIndex.point(0), NDArrayIndex.interval(3, 3 + n));
@@ -188,6 +194,7 @@ class NativeKernelsTest {
 
     @Test
     void addEqualsLibnd4jsAddiBitForBit() {
+        FastPath.requireNativeKernels();
         assertTrue(NativeKernels.isUsable(), NativeKernels.status());
         for (int n : new int[] {7, 1 << 17}) {   // below and above the parallel threshold
             INDArray x = Nd4j.randn(DataType.FLOAT, 3, n);
@@ -208,6 +215,7 @@ class NativeKernelsTest {
 
     @Test
     void mismatchedShapesAreRejectedBeforeTheNativeCall() {
+        FastPath.requireNativeKernels();
         INDArray x = Nd4j.rand(DataType.FLOAT, 2, 3, 4, 4);
         INDArray ones = Nd4j.ones(DataType.FLOAT, 3);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FloatBatchNorm
@@ -224,6 +232,7 @@ class NativeKernelsTest {
 
     @Test
     void aResNetTrainsTheSameWithEitherKernel() {
+        FastPath.requireNativeKernels();
         INDArray before = null;
         INDArray[] after = new INDArray[2];
         Nd4j.getRandom().setSeed(3);

@@ -58,7 +58,8 @@ class LegacyClassNamesTest {
         INDArray x = ModelSerializer.getObjectFromFile(zip, "input");
         INDArray y = ModelSerializer.getObjectFromFile(zip, "labels");
         INDArray expected = ModelSerializer.getObjectFromFile(zip, "output");
-        assertArrayEquals(expected.dup('c').data().asFloat(), net.outputSingle(false, x).dup('c').data().asFloat(), 0f);
+        // to float rounding: the output was saved on the fast path, and the NCHW path (-Pportable) sums in another order
+        assertArrayEquals(expected.dup('c').data().asFloat(), net.outputSingle(false, x).dup('c').data().asFloat(), 1e-5f);
         assertEquals(2, net.getConfiguration().getIterationCount());
         INDArray state = net.getUpdater().getStateViewArray();
         assertTrue(state.amaxNumber().doubleValue() > 0, "the saved updater state was restored");

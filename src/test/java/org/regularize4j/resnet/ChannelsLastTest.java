@@ -12,12 +12,12 @@ import org.regularize4j.backend.KernelPath;
 import org.regularize4j.backend.KernelPaths;
 import org.regularize4j.depth.DepthSchedule;
 import org.regularize4j.depth.DropMode;
+import org.regularize4j.testutil.FastPath;
 
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Channels-last layers (direct oneDNN convolutions on NHWC arrays) train like the NCHW libnd4j path: same network
@@ -39,7 +39,7 @@ class ChannelsLastTest {
 
     @Test
     void trainsLikeTheNchwPath() {
-        assumeTrue(DirectConv.isUsable(), DirectConv.status());
+        FastPath.requireDirectConv();
         for (String variant : List.of("ZERO_PAD", "PROJECTION", "bottleneck", "row", "resnet18")) {
             ResNet r = variant.equals("bottleneck")
                     ? ResNet.imagenet(50).smallInputStem(true).widthMultiplier(0.125)
@@ -97,7 +97,7 @@ class ChannelsLastTest {
 
     @Test
     void keepsAPlanPerBatchSizeUpToFourAndStaysCorrect() {
-        assumeTrue(DirectConv.isUsable(), DirectConv.status());
+        FastPath.requireDirectConv();
         ResNet r = ResNet.cifar(8).inputShape(3, 8, 8).numClasses(3).seed(2).updater(new Sgd(0.05));
         ComputationGraph fast = build(r, KernelPath.CHANNELS_LAST);
         ComputationGraph ref = build(r, KernelPath.JAVA_NCHW);

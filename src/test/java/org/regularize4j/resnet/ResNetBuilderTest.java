@@ -1,5 +1,6 @@
 package org.regularize4j.resnet;
 
+import org.bytedeco.javacpp.Loader;
 import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
 import org.deeplearning4j.nn.graph.ComputationGraph;
@@ -17,6 +18,7 @@ import org.regularize4j.depth.Scaling;
 import org.regularize4j.penalty.L1Penalty;
 import org.regularize4j.penalty.RegularizationPolicy;
 import org.regularize4j.penalty.Selector;
+import org.regularize4j.testutil.FastPath;
 
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -220,12 +222,19 @@ class ResNetBuilderTest {
         assertEquals(net.outputSingle(false, x), clone.outputSingle(false, x));
     }
 
-    /** This machine loads the oneDNN build and its kernels are on. */
+    /**
+     * The backend reports the native build that the build put on the class path (the oneDNN build on Linux x86-64,
+     * the plain one with -Pportable), and oneDNN on exactly when that build has it.
+     */
     @Test
     void backendReportsTheFastPath() {
         NativeBackend b = NativeBackend.current();
-        assertEquals("linux-x86_64-onednn-avx2", b.nativeBuild(), b.describe());
-        assertTrue(b.oneDnnEnabled(), b.describe());
+        assertTrue(b.nativeBuild().startsWith(Loader.getPlatform()), b.describe());
+        String build = FastPath.expectedNd4jBuild();
+        if (build != null) {
+            assertEquals(build, b.nativeBuild(), b.describe());
+        }
+        assertEquals(b.nativeBuild().contains("onednn"), b.oneDnnEnabled(), b.describe());
     }
 
     /**
@@ -234,6 +243,7 @@ class ResNetBuilderTest {
      */
     @Test
     void fastPathEqualsFallback() {
+        FastPath.requireNd4jOneDnn();
         ComputationGraph net = ResNet.cifar(8).inputShape(3, 16, 16).numClasses(4).shortcut(ShortcutType.PROJECTION)
                 .seed(9).build();
         Nd4j.getRandom().setSeed(9);

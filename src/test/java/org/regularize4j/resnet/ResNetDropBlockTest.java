@@ -17,6 +17,7 @@ import org.nd4j.linalg.learning.config.Sgd;
 import org.regularize4j.backend.DirectConv;
 import org.regularize4j.backend.KernelPath;
 import org.regularize4j.dropout.DropBlock;
+import org.regularize4j.testutil.FastPath;
 
 import java.io.File;
 import java.nio.file.Path;
@@ -29,7 +30,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * DropBlock in the ResNet builder: placement on the last two stages (timm's drop_block_rate), round trips, the
@@ -108,7 +108,7 @@ class ResNetDropBlockTest {
     /** The channels-last path draws the same logical masks as the NCHW path and trains the same way. */
     @Test
     void channelsLastMatchesTheNchwPath() {
-        assumeTrue(DirectConv.isUsable(), DirectConv.status());
+        FastPath.requireDirectConv();
         ResNet r = ResNet.cifar(14).inputShape(3, 12, 12).numClasses(3).seed(5).updater(new Sgd(0.05)).dropBlock(0.3);
         ComputationGraph fast = ChannelsLastTest.build(r, KernelPath.CHANNELS_LAST);
         ComputationGraph ref = ChannelsLastTest.build(r, KernelPath.JAVA_NCHW);
