@@ -132,17 +132,25 @@ public final class NativeKernels {
     }
 
     /**
-     * Null if the file's SHA-256 is the one {@code scripts/build-native} recorded next to the bundled library (the
-     * exact build this version of the classes was made with), else why not.
+     * Null if the file's SHA-256 is the one {@code scripts/build-native} recorded in {@code BUILD-INFO} next to the
+     * bundled library (the exact build this version of the classes was made with), else why not.
      */
     private static String identity(File file) throws IOException {
-        java.io.InputStream expected = NativeKernels.class.getResourceAsStream(RESOURCE + ".sha256");
+        String info = RESOURCE.substring(0, RESOURCE.lastIndexOf('/') + 1) + "BUILD-INFO";
+        java.io.InputStream expected = NativeKernels.class.getResourceAsStream(info);
         if (expected == null) {
-            return "not used: no " + RESOURCE + ".sha256 next to the library";
+            return "not used: no " + info + " next to the library";
         }
-        String want;
+        String want = null;
         try (expected) {
-            want = new String(expected.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).trim().split("\\s+")[0];
+            for (String line : new String(expected.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).split("\n")) {
+                if (line.startsWith("sha256: ")) {
+                    want = line.substring("sha256: ".length()).trim();
+                }
+            }
+        }
+        if (want == null) {
+            return "not used: " + info + " has no sha256 line";
         }
         String got;
         try {
