@@ -57,6 +57,14 @@ final class BenchCommand implements Callable<Integer> {
             description = "DropBlock drop probability on the last two stages (blocks of 5, then 3, as timm's"
                     + " drop_block_rate), in [0, 1]; 0 = off. Default: ${DEFAULT-VALUE}")
     double dropBlock;
+    @Option(names = "--mixup", defaultValue = "0",
+            description = "Also apply train's batch recipe each step and time it apart: Mixup alpha, >= 0. Default: 0")
+    double mixup;
+    @Option(names = "--cutmix", defaultValue = "0", description = "CutMix alpha of that recipe, >= 0. Default: 0")
+    double cutmix;
+    @Option(names = "--random-erase", defaultValue = "0",
+            description = "Random-erasing probability per image of that recipe, in [0, 1]. Default: 0")
+    double randomErase;
     @Option(names = "--shortcut", defaultValue = "b",
             description = "a (zero padding) or b (projection, the PyTorch peer's). Default: ${DEFAULT-VALUE}")
     String shortcut;
@@ -93,6 +101,14 @@ final class BenchCommand implements Callable<Integer> {
         Checks.atLeast("--warmup", warmup, 0);
         Checks.probability("--drop-path", dropPath);
         Checks.probability("--drop-block", dropBlock);
+        Checks.nonNegative("--mixup", mixup);
+        Checks.nonNegative("--cutmix", cutmix);
+        Checks.probability("--random-erase", randomErase);
+        Recipe recipe = new Recipe(mixup, cutmix, 1.0, 0.5, randomErase, classes, seed);
+        if (recipe.isActive() && inference) {
+            throw new IllegalArgumentException("--mixup, --cutmix and --random-erase apply to training steps, not"
+                    + " --inference");
+        }
         long[] shape = Models.inputShape(input);
         DropMode mode = parseMode(dropMode);
         ResNet builder = Models.resnet(model).inputShape(shape[0], shape[1], shape[2]).numClasses(classes)
@@ -125,6 +141,7 @@ final class BenchCommand implements Callable<Integer> {
         DataSet ds = new DataSet(x, y);
         double[] ms = new double[iters];
         double[] baseMs = new double[iters];
+        double[] recipeMs = new double[iters];
         ActiveBlocksListener blocks = new ActiveBlocksListener(0);
         MemoryTrimListener trim = trimMemory ? MemoryTrimListener.forTraining() : null;
         if (trim != null) {
@@ -147,11 +164,20 @@ final class BenchCommand implements Callable<Integer> {
                     net.addListeners(average);
                 }
             }
+            DataSet step = ds;
+            if (recipe.isActive()) {   // a fresh batch, as the iterator gives train; the recipe timed apart
+                step = new DataSet(x.dup(), y.dup());
+                long tr = System.nanoTime();
+                recipe.apply(step, i + warmup);
+                if (i >= 0) {
+                    recipeMs[i] = (System.nanoTime() - tr) / 1e6;
+                }
+            }
             long t0 = System.nanoTime();
             if (inference) {
                 net.output(x);
             } else {
-                net.fit(ds);
+                net.fit(step);
             }
             double elapsed = (System.nanoTime() - t0) / 1e6;
             if (i >= 0) {
@@ -181,6 +207,14 @@ final class BenchCommand implements Callable<Integer> {
                             : dropPath == 0 ? "DropBlock" : "stochastic depth and DropBlock",
                     baseMedian, b[0], b[iters - 1], median / baseMedian, 100 * blocks.computedShare());
         }
+        double recipeMedian = Double.NaN;
+        if (recipe.isActive()) {
+            double[] rs = recipeMs.clone();
+            Arrays.sort(rs);
+            recipeMedian = median(rs);
+            System.out.printf(Locale.ROOT, "batch recipe (%s): median %.3f ms per batch, %.2f%% of the training step%n",
+                    recipe.describe(), recipeMedian, 100 * recipeMedian / median);
+        }
         if (trim != null && !inference) {
             System.out.printf(Locale.ROOT, "memory trims: %d (%.1f ms in all), resident set now %d MB%n",
                     trim.trims(), trim.trimMillis(), MemoryTrimListener.residentBytes() >> 20);
@@ -191,13 +225,15 @@ final class BenchCommand implements Callable<Integer> {
                         + " \"iters\": %d,"
                         + " \"ms_per_iter\": %.2f, \"img_per_s\": %.1f, \"computed_block_share\": %.4f,"
                         + " \"baseline_ms_per_iter\": %s, \"ratio_to_baseline\": %s, \"ema\": %s,"
+                        + " \"recipe_ms_per_iter\": %s,"
                         + " \"params\": %d, \"native_build\": \"%s\", \"onednn\": %s}%n",
                 builder.name(), batch, input, dropPath, mode.name().toLowerCase(Locale.ROOT), schedule, dropBlock, policy,
                 inference,
                 iters,
                 median, batch * 1000.0 / median, inference ? 1.0 : blocks.computedShare(),
                 base == null ? "null" : String.format(Locale.ROOT, "%.2f", baseMedian),
-                base == null ? "null" : String.format(Locale.ROOT, "%.4f", median / baseMedian), ema, net.numParams(),
+                base == null ? "null" : String.format(Locale.ROOT, "%.4f", median / baseMedian), ema,
+                recipe.isActive() ? String.format(Locale.ROOT, "%.3f", recipeMedian) : "null", net.numParams(),
                 NativeBackend.current().nativeBuild(), NativeBackend.current().oneDnnEnabled());
         return 0;
     }

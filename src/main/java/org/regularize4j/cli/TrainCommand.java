@@ -106,9 +106,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--schedule", defaultValue = "linear",
             description = "Stochastic-depth schedule: linear, efficientnet or linspace. Default: ${DEFAULT-VALUE}")
     String schedule;
-    @Option(names = "--shortcut", defaultValue = "a",
+    @Option(names = "--shortcut", defaultValue = "b",
             description = "Shortcut of the blocks that change shape (CIFAR-style models): a (zero-padded identity, He et"
-                    + " al.) or b (1x1 convolution + batch norm, torchvision). Default: ${DEFAULT-VALUE}")
+                    + " al.) or b (1x1 convolution + batch norm, torchvision; trains better with stochastic depth, see"
+                    + " docs/training.md). Default: ${DEFAULT-VALUE}")
     String shortcut;
     @Option(names = "--init", defaultValue = "he",
             description = "Initial weights: pytorch (PyTorch's defaults: U(+-1/sqrt(fanIn)) for convolutions and the"

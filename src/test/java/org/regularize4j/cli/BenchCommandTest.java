@@ -58,4 +58,23 @@ class BenchCommandTest {
         run = CliRun.of("bench", "--model", "resnet8", "--batch", "2", "--iters", "1", "--ema", "0.9", "--inference");
         assertEquals(2, run.exitCode());
     }
+
+    /** The batch recipe (train's Mixup/CutMix and random erasing) is applied every step and timed apart. */
+    @Test
+    void batchRecipeIsTimedApart() {
+        CliRun run = CliRun.of("bench", "--model", "resnet8", "--batch", "4", "--iters", "3", "--warmup", "1",
+                "--input", "1x8x8", "--mixup", "0.8", "--cutmix", "1.0", "--random-erase", "0.25");
+        assertEquals(0, run.exitCode(), run.err());
+        assertTrue(run.out().contains("batch recipe (mixup 0.8, cutmix 1.0 (prob 1.0, switch 0.5), random erasing 0.25"),
+                run.out());
+        assertTrue(run.lastLine().matches(".*\"recipe_ms_per_iter\": [0-9.]+,.*"), run.lastLine());
+        assertTrue(CliRun.of("bench", "--model", "resnet8", "--iters", "1").lastLine()
+                .contains("\"recipe_ms_per_iter\": null"));
+        run = CliRun.of("bench", "--model", "resnet8", "--iters", "1", "--mixup", "-1");
+        assertEquals(2, run.exitCode());
+        assertTrue(run.err().contains("--mixup must be finite and >= 0, got -1.0"), run.err());
+        run = CliRun.of("bench", "--model", "resnet8", "--iters", "1", "--random-erase", "0.5", "--inference");
+        assertEquals(2, run.exitCode());
+        assertTrue(run.err().contains("apply to training steps"), run.err());
+    }
 }

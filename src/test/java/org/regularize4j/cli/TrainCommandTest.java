@@ -48,7 +48,7 @@ class TrainCommandTest {
         CliRun r = CliRun.of(tiny(out, "--l1", "1e-5"));
         assertEquals(0, r.exitCode(), r.toString());
         assertTrue(r.out().startsWith("backend: "), r.out());
-        assertTrue(r.out().contains("fc             OutputLayer    W         WEIGHT     [64, 10]        "
+        assertTrue(r.out().contains("fc             OutputLayer    W          WEIGHT     [64, 10]        "
                 + "[L2Penalty(l2=5.0E-4), L1Penalty(l1=1.0E-5)]"), "policy table:\n" + r.out());
         assertTrue(r.out().contains("epoch 1/2 100% ["), "progress bar:\n" + r.out());
         assertTrue(r.out().contains(" img/s loss "), "progress bar:\n" + r.out());
@@ -58,7 +58,7 @@ class TrainCommandTest {
         double accuracy = r.number("test_accuracy");
         assertTrue(accuracy >= 0 && accuracy <= 1);
         assertEquals(100, r.number("train_images"));
-        assertTrue(r.lastLine().contains("\"shortcut\": \"a\"") && r.lastLine().contains("\"init\": \"he\""),
+        assertTrue(r.lastLine().contains("\"shortcut\": \"b\"") && r.lastLine().contains("\"init\": \"he\""),
                 r.lastLine());
         for (String f : List.of("run.properties", "metrics.csv", "checkpoint.zip", "model.zip", "learning-curves.png",
                 "confusion-matrix.png", "result.json")) {
@@ -245,26 +245,30 @@ class TrainCommandTest {
     }
 
     /**
-     * {@code --shortcut b --init pytorch}: the network has projection shortcuts and PyTorch's initial weights, the
-     * run records both, and a run saved without them (before the options existed) resumes as option A with He init.
+     * {@code --shortcut a --init pytorch} (the default is b and he): the network has zero-padded shortcuts and
+     * PyTorch's initial weights, the run records both, and a run saved without them (before the options existed)
+     * resumes as option A with He init.
      */
     @Test
     void shortcutAndInitAreBuiltRecordedAndResumed() throws IOException {
         Path out = dir.resolve("pt");
-        CliRun r = CliRun.of(tiny(out, "--shortcut", "b", "--init", "pytorch", "--stop-after", "1"));
+        CliRun r = CliRun.of(tiny(out, "--shortcut", "a", "--init", "pytorch", "--stop-after", "1"));
         assertEquals(0, r.exitCode(), r.toString());
-        assertTrue(r.lastLine().contains("\"shortcut\": \"b\"") && r.lastLine().contains("\"init\": \"pytorch\""),
+        assertTrue(r.lastLine().contains("\"shortcut\": \"a\"") && r.lastLine().contains("\"init\": \"pytorch\""),
                 r.lastLine());
         String props = Files.readString(out.resolve("run.properties"));
-        assertTrue(props.contains("shortcut=b") && props.contains("init=pytorch"), props);
+        assertTrue(props.contains("shortcut=a") && props.contains("init=pytorch"), props);
         ComputationGraph net = ModelSerializer.restoreComputationGraph(out.resolve("checkpoint.zip").toFile(), false);
-        assertTrue(net.paramTable().containsKey("stage2.block1_scConvW"), "projection shortcut");
+        assertFalse(net.paramTable().containsKey("stage2.block1_scConvW"), "zero-padded shortcut: no projection");
+
         CliRun other = CliRun.of("train", "--out", out.toString(), "--resume", "--init", "he");
         assertEquals(2, other.exitCode(), other.toString());
         assertTrue(other.err().contains("--init he differs from the saved pytorch"), other.toString());
 
         Path old = dir.resolve("old");
         assertEquals(0, CliRun.of(tiny(old, "--stop-after", "1")).exitCode());
+        assertTrue(ModelSerializer.restoreComputationGraph(old.resolve("checkpoint.zip").toFile(), false).paramTable()
+                .containsKey("stage2.block1_scConvW"), "the default: projection shortcuts");
         Path settings = old.resolve("run.properties");
         Files.write(settings, Files.readAllLines(settings).stream()
                 .filter(l -> !l.startsWith("shortcut=") && !l.startsWith("init=")).collect(Collectors.toList()));
