@@ -1,14 +1,14 @@
 package org.regularize4j.augment;
 
 import org.apache.commons.math3.random.RandomGenerator;
-import org.apache.commons.math3.random.Well19937c;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.DataSet;
 import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.INDArrayIndex;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.regularize4j.util.Checks;
+import org.regularize4j.util.HostArrays;
+import org.regularize4j.util.SplittableGenerator;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -147,7 +147,15 @@ public final class RandomErasing implements DataSetPreProcessor {
         int c = (int) features.size(1);
         int h = (int) features.size(2);
         int w = (int) features.size(3);
-        INDArray out = features.dup('c');
+        if (features.length() > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("RandomErasing erases batches of at most 2^31 - 9 values, got shape "
+                    + Arrays.toString(features.shape()));
+        }
+        // in a Java array of the features (double for any type but float), one ND4J array made at the end; the
+        // draws in timm's order: per image its boxes, per box every channel's values
+        boolean isFloat = features.dataType() == DataType.FLOAT;
+        float[] f = isFloat ? HostArrays.floats(features) : null;
+        double[] d = isFloat ? null : HostArrays.doubles(features);
         for (int i = 0; i < n; i++) {
             RandomGenerator rng = generator(step, i);
             for (Box b : boxes(rng, i, h, w)) {
@@ -155,22 +163,22 @@ public final class RandomErasing implements DataSetPreProcessor {
                     continue;
                 }
                 for (int ch = 0; ch < c; ch++) {
-                    INDArray region = out.get(new INDArrayIndex[] {NDArrayIndex.point(i), NDArrayIndex.point(ch),
-                            NDArrayIndex.interval(b.top(), b.top() + b.height()),
-                            NDArrayIndex.interval(b.left(), b.left() + b.width())});
-                    if (mode == Mode.PIXEL) {
-                        double[] v = new double[b.area()];
-                        for (int k = 0; k < v.length; k++) {
-                            v[k] = rng.nextGaussian();
+                    double fill = mode == Mode.RAND ? rng.nextGaussian() : 0.0;
+                    for (int y = b.top(); y < b.top() + b.height(); y++) {
+                        int row = ((i * c + ch) * h + y) * w;
+                        for (int x = b.left(); x < b.left() + b.width(); x++) {
+                            double v = mode == Mode.PIXEL ? rng.nextGaussian() : fill;
+                            if (isFloat) {
+                                f[row + x] = (float) v;
+                            } else {
+                                d[row + x] = v;
+                            }
                         }
-                        region.assign(Nd4j.createFromArray(v).castTo(out.dataType()).reshape(b.height(), b.width()));
-                    } else {
-                        region.assign(mode == Mode.RAND ? rng.nextGaussian() : 0.0);
                     }
                 }
             }
         }
-        return out;
+        return isFloat ? HostArrays.of(f, features.shape()) : HostArrays.of(d, features.shape(), features.dataType());
     }
 
     /** The rectangles of step {@code step} for {@code batchSize} images of {@code height x width}, in order. */
@@ -187,7 +195,7 @@ public final class RandomErasing implements DataSetPreProcessor {
 
     private RandomGenerator generator(long step, int example) {
         long s = new SplittableRandom(seed + step * 0x9E3779B97F4A7C15L).nextLong();
-        return new Well19937c(new SplittableRandom(s + example * 0xC2B2AE3D27D4EB4FL).nextLong());
+        return new SplittableGenerator(new SplittableRandom(s + example * 0xC2B2AE3D27D4EB4FL).nextLong());
     }
 
     /** timm's {@code _erase} for one image: the geometry, drawn first from the image's generator. */

@@ -3,15 +3,15 @@ package org.regularize4j.mix;
 import org.apache.commons.math3.distribution.BetaDistribution;
 import org.apache.commons.math3.random.RandomGenerator;
 import org.apache.commons.math3.random.Well19937c;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.api.DataSet;
 import org.nd4j.linalg.dataset.api.DataSetPreProcessor;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.dataset.api.MultiDataSetPreProcessor;
 import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.INDArrayIndex;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.regularize4j.util.Checks;
+import org.regularize4j.util.HostArrays;
 
 import java.util.Arrays;
 import java.util.Objects;
@@ -154,32 +154,96 @@ public final class Mixup implements DataSetPreProcessor, MultiDataSetPreProcesso
                     + Arrays.toString(features.shape()));
         }
         Plan plan = plan(n, cutmixOn ? (int) features.size(2) : 1, cutmixOn ? (int) features.size(3) : 1, step);
-        int[] reversed = new int[n];
-        for (int i = 0; i < n; i++) {
-            reversed[i] = n - 1 - i;
+        long per = features.length() / n;
+        if (features.length() > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("Mixup mixes batches of at most 2^31 - 9 values, got shape "
+                    + Arrays.toString(features.shape()));
         }
-        INDArray x = features.dup('c').reshape('c', n, features.length() / n);
-        INDArray partner = Nd4j.pullRows(x, 1, reversed);
-        double[] blend = new double[n];
-        for (int i = 0; i < n; i++) {
-            blend[i] = plan.boxes()[i] == null ? plan.lambdas()[i] : 1.0;
-        }
-        INDArray lam = Nd4j.createFromArray(blend).castTo(x.dataType()).reshape(n, 1);
-        INDArray mixed = x.mulColumnVector(lam).addi(partner.mulColumnVector(lam.rsub(1.0))).reshape(features.shape());
-        INDArray partnerImages = partner.reshape(features.shape());
-        for (int i = 0; i < n; i++) {
-            int[] box = plan.boxes()[i];
-            if (box != null && box[1] > box[0] && box[3] > box[2]) {
-                INDArrayIndex[] region = {NDArrayIndex.point(i), NDArrayIndex.all(),
-                        NDArrayIndex.interval(box[0], box[1]), NDArrayIndex.interval(box[2], box[3])};
-                mixed.get(region).assign(partnerImages.get(region));
+        int c = cutmixOn ? (int) features.size(1) : 1;
+        int h = cutmixOn ? (int) features.size(2) : 1;
+        int w = cutmixOn ? (int) features.size(3) : 1;
+        // in Java arrays, with the arithmetic of the features' type: x·λ + partner·(1 − λ) per value, then the CutMix
+        // boxes copied from the partner (the reversed batch); no ND4J op per example
+        INDArray mixed;
+        if (features.dataType() == DataType.FLOAT) {
+            float[] x = HostArrays.floats(features);
+            float[] out = new float[x.length];
+            for (int i = 0; i < n; i++) {
+                int[] box = plan.boxes()[i];
+                float lam = (float) (box == null ? plan.lambdas()[i] : 1.0);
+                float rest = 1f - lam;
+                int at = (int) (i * per);
+                int from = (int) ((n - 1 - i) * per);
+                for (int j = 0; j < per; j++) {
+                    out[at + j] = x[at + j] * lam + x[from + j] * rest;
+                }
+                if (box != null) {
+                    for (int ch = 0; ch < c; ch++) {
+                        for (int y = box[0]; y < box[1]; y++) {
+                            int row = (ch * h + y) * w;
+                            System.arraycopy(x, from + row + box[2], out, at + row + box[2], box[3] - box[2]);
+                        }
+                    }
+                }
             }
+            mixed = HostArrays.of(out, features.shape());
+        } else {
+            double[] x = HostArrays.doubles(features);
+            double[] out = new double[x.length];
+            for (int i = 0; i < n; i++) {
+                int[] box = plan.boxes()[i];
+                double lam = box == null ? plan.lambdas()[i] : 1.0;
+                double rest = 1.0 - lam;
+                int at = (int) (i * per);
+                int from = (int) ((n - 1 - i) * per);
+                for (int j = 0; j < per; j++) {
+                    out[at + j] = x[at + j] * lam + x[from + j] * rest;
+                }
+                if (box != null) {
+                    for (int ch = 0; ch < c; ch++) {
+                        for (int y = box[0]; y < box[1]; y++) {
+                            int row = (ch * h + y) * w;
+                            System.arraycopy(x, from + row + box[2], out, at + row + box[2], box[3] - box[2]);
+                        }
+                    }
+                }
+            }
+            mixed = HostArrays.of(out, features.shape(), features.dataType());
         }
-        INDArray y = labels.castTo(features.dataType().isFPType() ? features.dataType() : labels.dataType());
-        INDArray smoothed = y.mul(1.0 - labelSmoothing).addi(labelSmoothing / y.size(1));
-        INDArray lamLabels = Nd4j.createFromArray(plan.lambdas()).castTo(smoothed.dataType()).reshape(n, 1);
-        INDArray mixedLabels = smoothed.mulColumnVector(lamLabels)
-                .addi(Nd4j.pullRows(smoothed, 1, reversed).mulColumnVector(lamLabels.rsub(1.0)));
+        DataType labelType = features.dataType().isFPType() ? features.dataType() : labels.dataType();
+        int k = (int) labels.size(1);
+        double[] y = HostArrays.doubles(labels);
+        INDArray mixedLabels;
+        if (labelType == DataType.FLOAT) {
+            float keep = (float) (1.0 - labelSmoothing);
+            float add = (float) (labelSmoothing / k);
+            float[] sm = new float[y.length];
+            for (int j = 0; j < y.length; j++) {
+                sm[j] = (float) y[j] * keep + add;
+            }
+            float[] out = new float[y.length];
+            for (int i = 0; i < n; i++) {
+                float lam = (float) plan.lambdas()[i];
+                float rest = 1f - lam;
+                for (int j = 0; j < k; j++) {
+                    out[i * k + j] = sm[i * k + j] * lam + sm[(n - 1 - i) * k + j] * rest;
+                }
+            }
+            mixedLabels = HostArrays.of(out, new long[] {n, k});
+        } else {
+            double[] sm = new double[y.length];
+            for (int j = 0; j < y.length; j++) {
+                sm[j] = y[j] * (1.0 - labelSmoothing) + labelSmoothing / k;
+            }
+            double[] out = new double[y.length];
+            for (int i = 0; i < n; i++) {
+                double lam = plan.lambdas()[i];
+                for (int j = 0; j < k; j++) {
+                    out[i * k + j] = sm[i * k + j] * lam + sm[(n - 1 - i) * k + j] * (1.0 - lam);
+                }
+            }
+            mixedLabels = HostArrays.of(out, new long[] {n, k}, labelType);
+        }
         return new INDArray[] {mixed, mixedLabels};
     }
 
@@ -270,21 +334,23 @@ public final class Mixup implements DataSetPreProcessor, MultiDataSetPreProcesso
             throw new IllegalArgumentException("labels must have numClasses = " + numClasses + " columns, got "
                     + labels.size(1));
         }
-        double[][] rows = labels.toDoubleMatrix();
-        for (int i = 0; i < rows.length; i++) {
+        int k = (int) labels.size(1);
+        double[] v = HostArrays.doubles(labels);   // one copy, not one per row
+        for (int i = 0; i < labels.size(0); i++) {
             int ones = 0;
-            for (double v : rows[i]) {
-                if (v == 1.0) {
+            for (int j = 0; j < k; j++) {
+                double e = v[i * k + j];
+                if (e == 1.0) {
                     ones++;
-                } else if (v != 0.0) {
+                } else if (e != 0.0) {
                     ones = -1;
                     break;
                 }
             }
             if (ones != 1) {
                 throw new IllegalArgumentException("Mixup needs one-hot labels (one 1 per row, zeros elsewhere):"
-                        + " row " + i + " is " + Arrays.toString(rows[i]) + "; mix a batch before smoothing or mixing"
-                        + " its labels");
+                        + " row " + i + " is " + Arrays.toString(Arrays.copyOfRange(v, i * k, i * k + k))
+                        + "; mix a batch before smoothing or mixing its labels");
             }
         }
     }

@@ -3,8 +3,11 @@ package org.regularize4j.resnet;
 import org.deeplearning4j.nn.workspace.ArrayType;
 import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 import org.regularize4j.backend.ConvBnKernels;
+import org.regularize4j.backend.NativeOps;
 
 import java.util.Map;
 
@@ -18,6 +21,9 @@ import java.util.Map;
  */
 final class ConvBnUnit {
     private final ConvBnSpec spec;
+    /** gamma and beta times an output multiplier (DropBlock's), reused from step to step. */
+    private INDArray scaledGamma;
+    private INDArray scaledBeta;
     private final double eps;
     private final double decay;
     private final ConvBnKernels kernels;
@@ -70,6 +76,31 @@ final class ConvBnUnit {
      * FF_WORKING_MEM).
      */
     INDArray forward(INDArray x, boolean training, LayerWorkspaceMgr mgr, ArrayType outType) {
+        return forward(x, training, mgr, outType, 1.0);
+    }
+
+    /**
+     * {@link #forward(INDArray, boolean, LayerWorkspaceMgr, ArrayType) forward} with the output multiplied by
+     * {@code outScale} ({@code >= 0}), folded into the batch-norm affine transform (no pass of its own): DropBlock's
+     * multiplier of the kept activations. The backward pass then takes the same multiplier as its output-gradient
+     * scale.
+     */
+    INDArray forward(INDArray x, boolean training, LayerWorkspaceMgr mgr, ArrayType outType, double outScale) {
+        if (!(outScale >= 0) || Double.isInfinite(outScale)) {
+            throw new IllegalArgumentException("outScale must be finite and >= 0, got " + outScale);
+        }
+        INDArray g = gamma;
+        INDArray b = beta;
+        if (outScale != 1.0) {
+            if (scaledGamma == null || scaledGamma.dataType() != gamma.dataType()) {
+                try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                    scaledGamma = Nd4j.create(gamma.dataType(), gamma.length());
+                    scaledBeta = Nd4j.create(beta.dataType(), beta.length());
+                }
+            }
+            g = scaled(gamma, outScale, scaledGamma);
+            b = scaled(beta, outScale, scaledBeta);
+        }
         DataType dt = x.dataType();
         long[] shape = outShape(x);
         INDArray c = mgr.createUninitialized(training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM, dt, shape,
@@ -78,12 +109,12 @@ final class ConvBnUnit {
         INDArray out = mgr.createUninitialized(outType, dt, shape, 'c');
         if (training) {
             batchCount = shape[0] * shape[1] * shape[2] * shape[3] / spec.outChannels();
-            kernels.batchNormTraining(c, gamma, beta, eps, spec.relu(), out, meanValues, varValues);
+            kernels.batchNormTraining(c, g, b, eps, spec.relu(), out, meanValues, varValues);
             input = x;
             convOut = c;
             output = out;
         } else {
-            kernels.batchNormInference(c, runMean.toDoubleVector(), runVar.toDoubleVector(), gamma, beta, eps,
+            kernels.batchNormInference(c, runMean.toDoubleVector(), runVar.toDoubleVector(), g, b, eps,
                     spec.relu(), out);
         }
         return out;
@@ -127,6 +158,23 @@ final class ConvBnUnit {
             gMean.putScalar(ch, (1 - decay) * (runMean.getDouble(ch) - meanValues[ch]));
             gVar.putScalar(ch, (1 - decay) * (runVar.getDouble(ch) - varValues[ch] * unbiased));
         }
+    }
+
+    /** {@code out = v · s} for a rank-1 parameter view, in Java (no ND4J op per call for a few dozen values). */
+    private static INDArray scaled(INDArray v, double s, INDArray out) {
+        int n = (int) v.length();
+        if (v.dataType() == DataType.FLOAT && NativeOps.isCContiguous(v)) {
+            java.nio.FloatBuffer src = v.data().asNioFloat();
+            java.nio.FloatBuffer dst = out.data().asNioFloat();
+            int from = (int) v.offset();
+            int to = (int) out.offset();
+            float f = (float) s;
+            for (int i = 0; i < n; i++) {
+                dst.put(to + i, src.get(from + i) * f);
+            }
+            return out;
+        }
+        return out.assign(v.reshape(out.shape())).muli(s);
     }
 
     /** How many oneDNN plans this unit's convolution holds (channels-last path; 0 otherwise; for tests). */

@@ -109,8 +109,11 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
             INDArray h = x;
             for (int i = 0; i < n; i++) {
                 ArrayType keep = training && i < n - 1 ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM;
-                h = units.get(i).forward(h, training, mgr, keep);
-                h = dropBlock.forward(i, h, k.channelsLast(), mgr, keep);
+                ConvBnUnit unit = units.get(i);
+                // DropBlock: the kept activations' multiplier folded into the unit, then zeros where dropped
+                double dropBlockScale = dropBlock.scale(i, unit.outShape(h), k.channelsLast());
+                h = unit.forward(h, training, mgr, keep, dropBlockScale);
+                dropBlock.zeroDropped(i, h);
             }
             k.blockOutput(h, s.isUniform() && s.get(0) == 1.0 ? null : floats(s), shortcut, out);
             branchForwardCount++;
@@ -235,10 +238,16 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
             float[] perExample = uniform ? null : floats(scales);
             INDArray g = d;
             for (int i = n - 1; i >= 0; i--) {
-                g = dropBlock.backward(i, g, mgr);   // DropBlock: the gradient at unit i's unmasked output
                 boolean last = i == n - 1;
-                g = units.get(i).backward(g, uniform && last ? scales.get(0) : 1.0, last ? perExample : null,
-                        gradientViews, mgr, i == 0 ? ArrayType.ACTIVATION_GRAD : ArrayType.BP_WORKING_MEM);
+                ConvBnUnit unit = units.get(i);
+                // DropBlock: the unit's multiplier, and the dropped entries of g zeroed while the unit reads it (a
+                // unit with a ReLU needs no zeroing: its output is 0 where dropped)
+                dropBlock.maskGradient(i, g, unit.spec().relu());
+                INDArray gIn = unit.backward(g, (uniform && last ? scales.get(0) : 1.0) * dropBlock.gradientScale(i),
+                        last ? perExample : null, gradientViews, mgr,
+                        i == 0 ? ArrayType.ACTIVATION_GRAD : ArrayType.BP_WORKING_MEM);
+                dropBlock.restoreGradient(i, g);
+                g = gIn;
             }
             dx = g;
         }

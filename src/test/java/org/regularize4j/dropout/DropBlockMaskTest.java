@@ -270,4 +270,53 @@ class DropBlockMaskTest {
                 new long[] {4, 8}, false, 0, 0, 0, 0, DataType.FLOAT)).getMessage()
                 .startsWith("shape must have 4 dimensions, got [4, 8]"));
     }
+
+    /**
+     * The sparse form the ResNet builder applies: its dropped count (overlaps once) is the number of zeros of the
+     * dense mask, zero() writes exactly those zeros, and saveAndZero/restore gives back every value bit for bit, -0.0
+     * and activations that overlapping blocks cover twice included (high drop probabilities make overlaps common).
+     */
+    @ParameterizedTest
+    @CsvSource({"0.1, 3, false, false, false", "0.6, 3, false, false, false", "0.6, 5, true, false, true",
+            "0.9, 3, true, true, false", "0.5, 4, false, true, true", "0.3, 7, true, false, false"})
+    void sparseBlocksMatchTheDenseMask(double dropProb, int blockSize, boolean fast, boolean batchwise,
+                                       boolean channelsLast) {
+        DropBlock conf = new DropBlock(dropProb, blockSize).withFast(fast).withBatchwise(batchwise);
+        long[] shape = channelsLast ? new long[] {3, 9, 7, 4} : new long[] {3, 4, 9, 7};
+        int numel = 3 * 4 * 9 * 7;
+        for (int it = 0; it < 20; it++) {
+            float[] keep = DropBlockMask.keep(conf, dropProb, shape, channelsLast, 7L, it, 1, 2);
+            DropBlockMask.Blocks blocks = DropBlockMask.blocks(conf, dropProb, shape, channelsLast, 7L, it, 1, 2);
+            int zeros = 0;
+            for (float v : keep) {
+                zeros += v == 0f ? 1 : 0;
+            }
+            assertEquals(zeros, blocks.droppedCount(), "dropped count at iteration " + it);
+            assertEquals(zeros == numel ? 0.0 : (double) numel / (numel - zeros), blocks.scale(), 0.0);
+            assertEquals(zeros, DropBlockMask.dropped(conf, dropProb, shape, channelsLast, 7L, it, 1, 2).length);
+
+            java.nio.FloatBuffer a = java.nio.FloatBuffer.allocate(numel);
+            for (int i = 0; i < numel; i++) {
+                a.put(i, i % 11 == 0 ? -0.0f : i + 0.5f);
+            }
+            float[] original = new float[numel];
+            a.get(0, original);
+            float[] saved = blocks.saveAndZero(a);
+            for (int i = 0; i < numel; i++) {
+                assertEquals(keep[i] == 0f ? 0f : original[i], a.get(i), "masked value " + i);
+            }
+            blocks.restore(a, saved);
+            for (int i = 0; i < numel; i++) {
+                assertEquals(Float.floatToRawIntBits(original[i]), Float.floatToRawIntBits(a.get(i)), "restored " + i);
+            }
+            java.nio.DoubleBuffer d = java.nio.DoubleBuffer.allocate(numel);
+            for (int i = 0; i < numel; i++) {
+                d.put(i, 1.0);
+            }
+            blocks.zero(d);
+            for (int i = 0; i < numel; i++) {
+                assertEquals(keep[i], d.get(i), 0.0, "zeroed " + i);
+            }
+        }
+    }
 }

@@ -38,7 +38,7 @@ class DropPatternInFitTest {
 
     /** kept[iteration][block] (BATCH) or kept[iteration][block * BATCH + example] (ROW). */
     private static List<boolean[]> record(DropMode mode) {
-        ComputationGraph net = ResNet.cifar(20).inputShape(1, 28, 28).numClasses(10).seed(7)
+        ComputationGraph net = ResNet.cifar(20).widthMultiplier(0.25).inputShape(1, 28, 28).numClasses(10).seed(7)
                 .stochasticDepth(DepthSchedule.constant(0.5), mode).build();
         List<ResidualBlockImpl> blocks = new ArrayList<>();
         for (Layer l : net.getLayers()) {
