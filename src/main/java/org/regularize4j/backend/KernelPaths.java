@@ -145,8 +145,10 @@ public final class KernelPaths {
         if (turnedOff() || !WARNED.compareAndSet(false, true)) {
             return;
         }
-        log.warn("regularize4j: the ResNet layers run on the slower NCHW path (about 2x the channels-last path's step"
-                + " time, measured on ResNet-20): {}. {}", whyNotChannelsLast(), hint());
+        boolean oneDnnNd4j = NativeBackend.current().oneDnnEnabled();
+        log.warn("regularize4j: the ResNet layers run on the slower NCHW path ({} the channels-last path's step time,"
+                + " measured on ResNet-20): {}. {}", oneDnnNd4j ? "about 2x" : "about 25x, on an ND4J build without"
+                + " oneDNN,", whyNotChannelsLast(), hint());
     }
 
     /** What the user can do, for this platform. */
