@@ -491,12 +491,7 @@ public final class FloatBatchNorm {
     }
 
     private static FloatBuffer buffer(INDArray a) {
-        FloatBuffer b = a.data().asNioFloat();
-        if (a.offset() != 0) {
-            b.position((int) a.offset());
-            b = b.slice();
-        }
-        return b;
+        return org.regularize4j.util.HostArrays.floatBuffer(a);
     }
 
 }

@@ -177,14 +177,7 @@ public final class Mixup implements DataSetPreProcessor, MultiDataSetPreProcesso
                 for (int j = 0; j < per; j++) {
                     out[at + j] = x[at + j] * lam + x[from + j] * rest;
                 }
-                if (box != null) {
-                    for (int ch = 0; ch < c; ch++) {
-                        for (int y = box[0]; y < box[1]; y++) {
-                            int row = (ch * h + y) * w;
-                            System.arraycopy(x, from + row + box[2], out, at + row + box[2], box[3] - box[2]);
-                        }
-                    }
-                }
+                copyBox(x, from, out, at, box, c, h, w);
             }
             mixed = HostArrays.of(out, features.shape());
         } else {
@@ -199,14 +192,7 @@ public final class Mixup implements DataSetPreProcessor, MultiDataSetPreProcesso
                 for (int j = 0; j < per; j++) {
                     out[at + j] = x[at + j] * lam + x[from + j] * rest;
                 }
-                if (box != null) {
-                    for (int ch = 0; ch < c; ch++) {
-                        for (int y = box[0]; y < box[1]; y++) {
-                            int row = (ch * h + y) * w;
-                            System.arraycopy(x, from + row + box[2], out, at + row + box[2], box[3] - box[2]);
-                        }
-                    }
-                }
+                copyBox(x, from, out, at, box, c, h, w);
             }
             mixed = HostArrays.of(out, features.shape(), features.dataType());
         }
@@ -290,6 +276,19 @@ public final class Mixup implements DataSetPreProcessor, MultiDataSetPreProcesso
             }
         }
         return new Plan(lambdas, boxes);
+    }
+
+    /** CutMix: the box {yl, yh, xl, xh} of every channel from the image at {@code from} into the one at {@code at}. */
+    private static void copyBox(Object src, int from, Object dst, int at, int[] box, int c, int h, int w) {
+        if (box == null) {
+            return;
+        }
+        for (int ch = 0; ch < c; ch++) {
+            for (int y = box[0]; y < box[1]; y++) {
+                int row = (ch * h + y) * w;
+                System.arraycopy(src, from + row + box[2], dst, at + row + box[2], box[3] - box[2]);
+            }
+        }
     }
 
     /** timm's {@code rand_bbox}: {yl, yh, xl, xh}, half-open. */

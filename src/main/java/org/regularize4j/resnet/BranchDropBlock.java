@@ -8,6 +8,7 @@ import org.regularize4j.backend.NativeOps;
 import org.regularize4j.depth.DropDecisions;
 import org.regularize4j.dropout.DropBlock;
 import org.regularize4j.dropout.DropBlockMask;
+import org.regularize4j.util.HostArrays;
 
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
@@ -164,20 +165,10 @@ final class BranchDropBlock {
     }
 
     private static FloatBuffer floats(INDArray a) {
-        FloatBuffer b = a.data().asNioFloat();
-        if (a.offset() != 0) {
-            b.position((int) a.offset());
-            b = b.slice();
-        }
-        return b;
+        return HostArrays.floatBuffer(a);
     }
 
     private static DoubleBuffer doubles(INDArray a) {
-        DoubleBuffer b = a.data().asNioDouble();
-        if (a.offset() != 0) {
-            b.position((int) a.offset());
-            b = b.slice();
-        }
-        return b;
+        return HostArrays.doubleBuffer(a);
     }
 }

@@ -164,13 +164,11 @@ final class ConvBnUnit {
     private static INDArray scaled(INDArray v, double s, INDArray out) {
         int n = (int) v.length();
         if (v.dataType() == DataType.FLOAT && NativeOps.isCContiguous(v)) {
-            java.nio.FloatBuffer src = v.data().asNioFloat();
-            java.nio.FloatBuffer dst = out.data().asNioFloat();
-            int from = (int) v.offset();
-            int to = (int) out.offset();
+            java.nio.FloatBuffer src = org.regularize4j.util.HostArrays.floatBuffer(v);
+            java.nio.FloatBuffer dst = org.regularize4j.util.HostArrays.floatBuffer(out);
             float f = (float) s;
             for (int i = 0; i < n; i++) {
-                dst.put(to + i, src.get(from + i) * f);
+                dst.put(i, src.get(i) * f);
             }
             return out;
         }

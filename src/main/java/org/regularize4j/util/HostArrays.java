@@ -56,6 +56,26 @@ public final class HostArrays {
         return type == DataType.DOUBLE ? out : out.castTo(type);
     }
 
+    /** A view of {@code a}'s float values from its first element on (index 0 = element 0 of a 'c'-contiguous array). */
+    public static FloatBuffer floatBuffer(INDArray a) {
+        FloatBuffer b = a.data().asNioFloat();
+        if (a.offset() != 0) {
+            b.position((int) a.offset());
+            b = b.slice();
+        }
+        return b;
+    }
+
+    /** A view of {@code a}'s double values from its first element on. */
+    public static DoubleBuffer doubleBuffer(INDArray a) {
+        DoubleBuffer b = a.data().asNioDouble();
+        if (a.offset() != 0) {
+            b.position((int) a.offset());
+            b = b.slice();
+        }
+        return b;
+    }
+
     private static void checkLength(int length, INDArray out) {
         if (length != out.length()) {
             throw new IllegalArgumentException("values must have " + out.length() + " elements for shape "
