@@ -195,6 +195,14 @@ public final class DropBlockMask {
      * A mask's dropped rectangles: per rectangle its plane (example · channels + channel; with a batchwise mask the
      * planes of the first example, repeated for every example) and its rows and columns, half-open and clipped to
      * the map.
+     *
+     * <pre>{@code
+     * DropBlockMask.Blocks blocks = DropBlockMask.blocks(new DropBlock(0.1, 3), 0.1, new long[] {2, 4, 8, 8}, false,
+     *         42L, 0, 0, 0);
+     * double scale = blocks.scale();               // numel / kept: the multiplier of the kept activations
+     * java.nio.FloatBuffer activations = java.nio.FloatBuffer.allocate(2 * 4 * 8 * 8);
+     * blocks.zero(activations);                    // zeros exactly where the dense mask has them
+     * }</pre>
      */
     public static final class Blocks {
         private final int n;

@@ -36,6 +36,19 @@ class JavadocExamplesTest {
     }
 
     @Test
+    void blocks() {
+        DropBlockMask.Blocks blocks = DropBlockMask.blocks(new DropBlock(0.1, 3), 0.1, new long[] {2, 4, 8, 8}, false,
+                42L, 0, 0, 0);
+        double scale = blocks.scale();               // numel / kept: the multiplier of the kept activations
+        java.nio.FloatBuffer activations = java.nio.FloatBuffer.allocate(2 * 4 * 8 * 8);
+        blocks.zero(activations);                    // zeros exactly where the dense mask has them
+        INDArray mask = DropBlockMask.create(new DropBlock(0.1, 3), 0.1, new long[] {2, 4, 8, 8}, false, 42L, 0, 0, 0,
+                DataType.FLOAT);
+        assertEquals(mask.maxNumber().doubleValue(), scale, 1e-6);
+        assertEquals(0.0, activations.get(0));
+    }
+
+    @Test
     void linearRampSchedule() {
         ISchedule ramp = new LinearRampSchedule(ScheduleType.ITERATION, 0.0, 0.1, 1000);
         double atStart = ramp.valueAt(0, 0);      // 0.0
@@ -49,6 +62,6 @@ class JavadocExamplesTest {
     @Test
     void everyExampleIsCopiedHereVerbatim() throws IOException {
         JavadocExamples.assertCopiedVerbatim("src/main/java/org/regularize4j/dropout",
-                "src/test/java/org/regularize4j/dropout/JavadocExamplesTest.java", 3);
+                "src/test/java/org/regularize4j/dropout/JavadocExamplesTest.java", 4);
     }
 }
