@@ -118,9 +118,11 @@ final class CompareCommand implements Callable<Integer> {
             Map<String, String> s = g.settings();
             String decay = "none".equals(s.get("policy")) ? "0" : !s.getOrDefault("l2sp", "off").equals("off")
                     ? "L2-SP " + s.get("l2sp") : s.getOrDefault("weight-decay", "?");
-            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %d | %.2f%% ± %.2f | %.2f%% | %.2f%% | %.2f%% |%n",
+            // one run has no sample standard deviation: say so instead of printing NaN
+            String spread = acc.length > 1 ? String.format(Locale.ROOT, "%.2f", 100 * sd(acc)) : "– (one run)";
+            sb.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %d | %.2f%% ± %s | %.2f%% | %.2f%% | %.2f%% |%n",
                     g.label(), s.getOrDefault("drop-path", "?"), decay, acc.length, g.epochs(), 100 * mean(acc),
-                    100 * sd(acc), 100 * min(acc), 100 * max(acc), 100 * mean(g.finalTrainAccuracies())));
+                    spread, 100 * min(acc), 100 * max(acc), 100 * mean(g.finalTrainAccuracies())));
         }
         return sb.toString();
     }

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code compare} on hand-written runs: the statistics of the table and the figure. */
@@ -51,6 +52,16 @@ class CompareCommandTest {
         assertEquals(0.0141, r.number("test_accuracy_sd_both"), 1e-4);
         assertEquals(5, r.number("runs"));
         assertEquals(900, ImageIO.read(png.toFile()).getWidth());
+    }
+
+    @Test
+    void aGroupOfOneRunHasNoSpreadAndNoNaN() throws IOException {
+        fakeRun(dir.resolve("one/seed1"), Map.of("drop-path", "0.0", "policy", "none"), 0.70, 0.80);
+        CliRun r = CliRun.of("compare", dir.resolve("one").toString(), "--out", dir.resolve("one.png").toString());
+        assertEquals(0, r.exitCode(), r.toString());
+        assertTrue(r.out().contains("| one | 0.0 | 0 | 1 | 2 | 80.00% ± – (one run) | 80.00% | 80.00% | 60.00% |"),
+                r.out());
+        assertFalse(r.out().contains("NaN"), r.out());
     }
 
     @Test
