@@ -31,7 +31,6 @@ final class BranchDropBlock {
     private final DropBlockMask.Blocks[] dropped;
     private final double[] scales;
     private final long[][] shapes;
-    private final boolean[] channelsLast;
     private final Object[] saved;
     private DropBlock conf;
     private double dropProb;
@@ -44,7 +43,6 @@ final class BranchDropBlock {
         dropped = new DropBlockMask.Blocks[units];
         scales = new double[units];
         shapes = new long[units][];
-        channelsLast = new boolean[units];
         saved = new Object[units];
     }
 
@@ -78,7 +76,6 @@ final class BranchDropBlock {
                 stream + unit);
         dropped[unit] = d;
         shapes[unit] = shape.clone();
-        this.channelsLast[unit] = channelsLast;
         scales[unit] = d.scale();
         return scales[unit];
     }

@@ -3,6 +3,7 @@ package org.regularize4j.util;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.regularize4j.backend.NativeOps;
 
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
@@ -90,17 +91,6 @@ public final class HostArrays {
                     + java.util.Arrays.toString(a.shape()));
         }
         INDArray t = a.dataType() == type ? a : a.castTo(type);
-        return t.ordering() == 'c' && isCContiguous(t) ? t : t.dup('c');
-    }
-
-    private static boolean isCContiguous(INDArray a) {
-        long expected = 1;
-        for (int i = a.rank() - 1; i >= 0; i--) {
-            if (a.size(i) != 1 && a.stride(i) != expected) {
-                return false;
-            }
-            expected *= a.size(i);
-        }
-        return true;
+        return NativeOps.isCContiguous(t) ? t : t.dup('c');
     }
 }
