@@ -79,6 +79,16 @@ final class ChannelsLastKernels implements ConvBnKernels {
         }
 
         @Override
+        public boolean supportsFused() {
+            return true;
+        }
+
+        @Override
+        public void forwardFused(INDArray x, INDArray w, INDArray bias, boolean accumulate, boolean relu, INDArray y) {
+            plan(x, w).forwardInference(x, NativeOps.contiguous(w), bias, accumulate, relu, y);
+        }
+
+        @Override
         public int cachedPlans() {
             return plans.size();
         }

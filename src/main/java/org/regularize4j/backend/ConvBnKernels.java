@@ -34,6 +34,26 @@ public interface ConvBnKernels {
         /** Input gradient into {@code dx} and weight gradient into {@code dw} (overwritten). */
         void backward(INDArray x, INDArray w, INDArray dy, INDArray dx, INDArray dw);
 
+        /**
+         * Whether {@link #forwardFused} runs here (oneDNN's inference primitives with post-ops on the channels-last
+         * path; the other paths compute convolution and batch norm apart).
+         */
+        default boolean supportsFused() {
+            return false;
+        }
+
+        /**
+         * Inference in one pass: {@code y = conv(x, w) + bias}, plus the previous contents of {@code y} when
+         * {@code accumulate}, then ReLU'd when {@code relu} (with batch norm folded into {@code w} and
+         * {@code bias} by the caller). Only where {@link #supportsFused()}.
+         *
+         * @throws UnsupportedOperationException where it does not
+         */
+        default void forwardFused(INDArray x, INDArray w, INDArray bias, boolean accumulate, boolean relu,
+                                  INDArray y) {
+            throw new UnsupportedOperationException("this kernel path has no fused inference convolution");
+        }
+
         /** How many per-shape plans it holds (oneDNN primitives of the channels-last path; 0 when stateless). */
         default int cachedPlans() {
             return 0;

@@ -6,6 +6,8 @@ import org.bytedeco.dnnl.dnnl_engine;
 import org.bytedeco.dnnl.dnnl_exec_arg_t;
 import org.bytedeco.dnnl.dnnl_memory;
 import org.bytedeco.dnnl.dnnl_memory_desc_t;
+import org.bytedeco.dnnl.dnnl_post_ops;
+import org.bytedeco.dnnl.dnnl_primitive_attr;
 import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 import org.bytedeco.dnnl.dnnl_stream;
@@ -23,6 +25,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
+import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_BIAS;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_DST;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_SRC;
 import static org.bytedeco.dnnl.global.dnnl.DNNL_ARG_DIFF_WEIGHTS;
@@ -34,6 +37,15 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_backward_weights_de
 import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_direct;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_convolution_forward_desc_init;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_cpu;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_eltwise_relu;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_forward_inference;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_post_ops_append_eltwise;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_post_ops_append_sum;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_post_ops_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_post_ops_destroy;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_destroy;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_attr_set_post_ops;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_engine_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_f32;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_format_tag_any;
@@ -129,9 +141,10 @@ public final class DirectConv implements AutoCloseable {
         dnnl_memory wFwd;
         dnnl_memory wBwd;
         dnnl_memory dwInner;
+        final Inference[] inference = new Inference[4];   // by (accumulate ? 2 : 0) + (relu ? 1 : 0), made on demand
         final List<Object> owned = new ArrayList<>();   // everything created, for run()
-        final Address[] addresses = {new Address(), new Address(), new Address()};
-        final dnnl_exec_arg_t args = new dnnl_exec_arg_t(3);
+        final Address[] addresses = {new Address(), new Address(), new Address(), new Address()};
+        final dnnl_exec_arg_t args = new dnnl_exec_arg_t(4);
         final String[] implementations = new String[3];
         boolean closed;
 
@@ -153,6 +166,15 @@ public final class DirectConv implements AutoCloseable {
             }
             args.close();
         }
+    }
+
+    /** A forward-inference primitive with a bias and post-ops (sum, ReLU); its weights and bias memories. */
+    private static final class Inference {
+        final dnnl_primitive conv = new dnnl_primitive();
+        final dnnl_memory bias = new dnnl_memory();
+        dnnl_primitive reorder;   // user weights -> the primitive's weights, or null when the layouts agree
+        dnnl_memory weights;
+        String implementation;
     }
 
     private DirectConv(Handles handles, long[] xShape, long[] yShape, long[] wShape, int stride, int padding) {
@@ -480,6 +502,115 @@ public final class DirectConv implements AutoCloseable {
         if (hd.reorderDw != null) {
             execute(hd, hd.reorderDw, "backward", DNNL_ARG_SRC, hd.dwInner, DNNL_ARG_DST, hd.dwUser);
         }
+    }
+
+    /**
+     * Inference with the bias and the activation fused into the convolution (oneDNN post-ops):
+     * {@code y = conv(x, w) + bias}, plus the previous contents of {@code y} when {@code accumulate} (a residual
+     * block's shortcut, written there first), then ReLU'd when {@code relu}. With batch norm folded into {@code w}
+     * and {@code bias}, a conv → BN → (add) → ReLU chain is one pass over memory. The primitive for each combination
+     * of the two flags is created at its first use.
+     *
+     * @param bias {@code [cOut]} float
+     */
+    public void forwardInference(INDArray x, INDArray w, INDArray bias, boolean accumulate, boolean relu, INDArray y) {
+        check("x", x, xShape);
+        check("w", w, wShape);
+        check("y", y, yShape);
+        check("bias", bias, new long[] {yShape[3]});
+        Handles hd = live();
+        Inference inf = inference(hd, (accumulate ? 2 : 0) + (relu ? 1 : 0), accumulate, relu);
+        set(hd.x, hd.addresses[0], x);
+        set(hd.y, hd.addresses[1], y);
+        set(hd.wUser, hd.addresses[2], w);
+        if (inf.reorder != null) {
+            execute(hd, inf.reorder, "inference", DNNL_ARG_SRC, hd.wUser, DNNL_ARG_DST, inf.weights);
+        }
+        set(inf.bias, hd.addresses[3], bias);
+        hd.args.position(3).arg(DNNL_ARG_BIAS).memory(inf.bias);
+        hd.args.position(0).arg(DNNL_ARG_SRC).memory(hd.x);
+        hd.args.position(1).arg(DNNL_ARG_WEIGHTS).memory(inf.weights);
+        hd.args.position(2).arg(DNNL_ARG_DST).memory(hd.y);
+        run(hd, inf.conv, 4, "inference");
+    }
+
+    /** The implementation oneDNN chose for inference with these post-ops (creating the primitive if needed). */
+    public String inferenceImplementation(boolean accumulate, boolean relu) {
+        return inference(live(), (accumulate ? 2 : 0) + (relu ? 1 : 0), accumulate, relu).implementation;
+    }
+
+    private Inference inference(Handles hd, int key, boolean accumulate, boolean relu) {
+        Inference inf = hd.inference[key];
+        if (inf != null) {
+            return inf;
+        }
+        int n = (int) xShape[0];
+        int h = (int) xShape[1];
+        int w = (int) xShape[2];
+        int cIn = (int) xShape[3];
+        long ho = yShape[1];
+        long wo = yShape[2];
+        int cOut = (int) yShape[3];
+        int k = (int) wShape[2];
+        dnnl_memory_desc_t xmd = new dnnl_memory_desc_t();
+        dnnl_memory_desc_t ymd = new dnnl_memory_desc_t();
+        dnnl_memory_desc_t wAny = new dnnl_memory_desc_t();
+        dnnl_memory_desc_t wUserMd = new dnnl_memory_desc_t();
+        dnnl_memory_desc_t bmd = new dnnl_memory_desc_t();
+        check(dnnl_memory_desc_init_by_strides(xmd, 4, new long[] {n, cIn, h, w}, dnnl_f32,
+                new long[] {(long) h * w * cIn, 1, (long) w * cIn, cIn}), "input descriptor");
+        check(dnnl_memory_desc_init_by_strides(ymd, 4, new long[] {n, cOut, ho, wo}, dnnl_f32,
+                new long[] {ho * wo * cOut, 1, wo * cOut, cOut}), "output descriptor");
+        check(dnnl_memory_desc_init_by_tag(wAny, 4, new long[] {cOut, cIn, k, k}, dnnl_f32, dnnl_format_tag_any),
+                "weights descriptor");
+        check(dnnl_memory_desc_init_by_strides(wUserMd, 4, new long[] {cOut, cIn, k, k}, dnnl_f32,
+                new long[] {(long) cIn * k * k, (long) k * k, k, 1}), "user weights descriptor");
+        check(dnnl_memory_desc_init_by_strides(bmd, 1, new long[] {cOut}, dnnl_f32, new long[] {1}),
+                "bias descriptor");
+        long[] strides = {stride, stride};
+        long[] pads = {padding, padding};
+        Inference made = new Inference();
+        dnnl_primitive_desc pd = new dnnl_primitive_desc();
+        dnnl_primitive_attr attr = new dnnl_primitive_attr();
+        dnnl_post_ops po = new dnnl_post_ops();
+        try {
+            check(dnnl_primitive_attr_create(attr), "primitive_attr_create");
+            check(dnnl_post_ops_create(po), "post_ops_create");
+            if (accumulate) {
+                check(dnnl_post_ops_append_sum(po, 1f), "post_ops_append_sum");
+            }
+            if (relu) {
+                check(dnnl_post_ops_append_eltwise(po, 1f, dnnl_eltwise_relu, 0f, 0f), "post_ops_append_eltwise");
+            }
+            check(dnnl_primitive_attr_set_post_ops(attr, po), "primitive_attr_set_post_ops");
+            dnnl_convolution_desc_t d = new dnnl_convolution_desc_t();
+            check(dnnl_convolution_forward_desc_init(d, dnnl_forward_inference, dnnl_convolution_direct, xmd, wAny,
+                    bmd, ymd, strides, pads, pads), "inference convolution_forward_desc_init");
+            check(dnnl_primitive_desc_create(pd, new const_dnnl_op_desc_t(d), attr, engine, null),
+                    "inference primitive_desc_create");
+            primitive(hd, made.conv, pd, "inference");
+            memory(hd, made.bias, bmd, null);
+            dnnl_primitive[] reorder = new dnnl_primitive[1];
+            made.weights = weights(hd, dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0), hd.wUser, wUserMd,
+                    true, reorder);
+            made.reorder = reorder[0];
+            try (PointerPointer<BytePointer> name = new PointerPointer<>(1)) {
+                made.implementation = dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, name) == dnnl_success
+                        && name.get(0) != null ? name.get(BytePointer.class, 0).getString() : "?";
+            }
+        } finally {
+            if (!pd.isNull()) {
+                dnnl_primitive_desc_destroy(pd);
+            }
+            if (!po.isNull()) {
+                dnnl_post_ops_destroy(po);
+            }
+            if (!attr.isNull()) {
+                dnnl_primitive_attr_destroy(attr);
+            }
+        }
+        hd.inference[key] = made;
+        return made;
     }
 
     private static void set(dnnl_memory m, Address a, INDArray array) {

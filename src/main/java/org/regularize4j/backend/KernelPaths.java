@@ -36,6 +36,8 @@ public final class KernelPaths {
     private static final Logger log = LoggerFactory.getLogger(KernelPaths.class);
     private static final AtomicBoolean WARNED = new AtomicBoolean();
     private static volatile KernelPath override;
+    private static volatile boolean foldBatchNorm =
+            Boolean.parseBoolean(System.getProperty("regularize4j.foldBatchNorm", "true"));
 
     private KernelPaths() {
     }
@@ -46,6 +48,23 @@ public final class KernelPaths {
      */
     public static void setOverride(KernelPath path) {
         override = path;
+    }
+
+    /**
+     * Whether the layers' inference passes fold batch norm into their convolutions where the path can
+     * ({@link ConvBnKernels.Convolution#supportsFused()}: the channels-last path): weights times
+     * {@code gamma / sqrt(var + eps)} per output channel, a bias, and the ReLU and the residual sum as oneDNN
+     * post-ops, so that a conv → BN → (add) → ReLU chain is one pass over memory. The outputs equal the unfolded
+     * computation's within float rounding. On by default; the system property {@code regularize4j.foldBatchNorm}
+     * or {@link #setFoldBatchNorm} turns it off. Training is not affected.
+     */
+    public static boolean foldsBatchNorm() {
+        return foldBatchNorm;
+    }
+
+    /** Turns batch-norm folding at inference on or off (read at every inference pass). For tests and benchmarks. */
+    public static void setFoldBatchNorm(boolean on) {
+        foldBatchNorm = on;
     }
 
     /** The path forced by {@link #setOverride} or the system property, or null for the automatic choice. */

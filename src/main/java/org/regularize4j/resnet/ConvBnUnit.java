@@ -6,7 +6,9 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
 import org.regularize4j.backend.ConvBnKernels;
+import org.regularize4j.backend.KernelPaths;
 import org.regularize4j.backend.NativeOps;
 
 import java.util.Map;
@@ -33,6 +35,11 @@ final class ConvBnUnit {
     private INDArray beta;
     private INDArray runMean;
     private INDArray runVar;
+    /** Batch norm folded into the convolution for inference: scaled weights and the bias (reused). */
+    private INDArray foldedW;
+    private INDArray foldedBias;
+    private INDArray foldScale;
+    private long foldedCalls;
 
     // kept from the last training forward pass
     private INDArray input;
@@ -103,6 +110,11 @@ final class ConvBnUnit {
         }
         DataType dt = x.dataType();
         long[] shape = outShape(x);
+        if (!training && foldsHere()) {
+            INDArray y = mgr.createUninitialized(outType, dt, shape, 'c');
+            forwardFolded(x, y, false, spec.relu(), outScale);
+            return y;
+        }
         INDArray c = mgr.createUninitialized(training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM, dt, shape,
                 'c');
         conv.forward(x, w, c);
@@ -118,6 +130,53 @@ final class ConvBnUnit {
                     spec.relu(), out);
         }
         return out;
+    }
+
+    /** Whether inference here folds batch norm into the convolution ({@link KernelPaths#foldsBatchNorm()}). */
+    boolean foldsHere() {
+        return KernelPaths.foldsBatchNorm() && conv.supportsFused();
+    }
+
+    /**
+     * Inference with batch norm folded into the convolution: {@code y = outScale · BN(conv(x))}, plus the previous
+     * contents of {@code y} when {@code accumulate} (a residual block's shortcut), ReLU'd when {@code relu}; one
+     * oneDNN call after scaling the weights per output channel by {@code outScale · gamma / sqrt(var + eps)}.
+     * Only where {@link #foldsHere()}.
+     */
+    void forwardFolded(INDArray x, INDArray y, boolean accumulate, boolean relu, double outScale) {
+        if (!(outScale >= 0) || Double.isInfinite(outScale)) {
+            throw new IllegalArgumentException("outScale must be finite and >= 0, got " + outScale);
+        }
+        int c = spec.outChannels();
+        if (foldedW == null || foldedW.dataType() != w.dataType() || !java.util.Arrays.equals(foldedW.shape(),
+                w.shape())) {
+            try (MemoryWorkspace ignored = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+                foldedW = Nd4j.createUninitialized(w.dataType(), w.shape(), 'c');
+                foldedBias = Nd4j.create(w.dataType(), c);
+                foldScale = Nd4j.create(w.dataType(), c);
+            }
+        }
+        double[] g = gamma.toDoubleVector();
+        double[] b = beta.toDoubleVector();
+        double[] m = runMean.toDoubleVector();
+        double[] v = runVar.toDoubleVector();
+        java.nio.FloatBuffer scale = org.regularize4j.util.HostArrays.floatBuffer(foldScale);
+        java.nio.FloatBuffer bias = org.regularize4j.util.HostArrays.floatBuffer(foldedBias);
+        for (int ch = 0; ch < c; ch++) {
+            double s = outScale * g[ch] / Math.sqrt(v[ch] + eps);
+            scale.put(ch, (float) s);
+            bias.put(ch, (float) (outScale * b[ch] - m[ch] * s));
+        }
+        INDArray wc = NativeOps.contiguous(w);
+        Nd4j.getExecutioner().exec(new BroadcastMulOp(wc.reshape('c', c, wc.length() / c), foldScale,
+                foldedW.reshape('c', c, foldedW.length() / c), 0));
+        conv.forwardFused(x, foldedW, foldedBias, accumulate, relu, y);
+        foldedCalls++;
+    }
+
+    /** Inference passes run with batch norm folded (for tests). */
+    long foldedCalls() {
+        return foldedCalls;
     }
 
     /**

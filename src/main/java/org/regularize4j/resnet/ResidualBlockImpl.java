@@ -8,6 +8,7 @@ import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.regularize4j.backend.ConvBnKernels;
+import org.regularize4j.backend.KernelPaths;
 import org.regularize4j.backend.NativeKernels;
 import org.regularize4j.backend.NativeOps;
 import org.regularize4j.depth.DropPath;
@@ -101,6 +102,14 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
             return mgr.leverageTo(ArrayType.ACTIVATIONS, input);
         }
         INDArray x = layerInput(training, mgr);
+        if (!training && compute && s.isUniform() && units().get(c.branchUnits() - 1).foldsHere()) {
+            INDArray out = foldedInference(x, s.get(0), mgr);
+            output = null;
+            channelsLast = k.channelsLast();
+            innerInputShape = x.shape();
+            branchForwardCount++;
+            return k.toOuter(out);
+        }
         INDArray shortcut = shortcutForward(x, training, mgr);
         INDArray out = mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, shortcut.shape(), 'c');
         if (compute) {
@@ -124,6 +133,34 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         channelsLast = k.channelsLast();
         innerInputShape = x.shape();
         return k.toOuter(out);
+    }
+
+    /**
+     * Inference with batch norm folded into every convolution ({@link KernelPaths#foldsBatchNorm()}): the shortcut is
+     * written into the output first (a copy of the input, the zero-padded input, or the folded projection), then the
+     * branch's last convolution adds to it and applies the block's ReLU as oneDNN post-ops, with the branch's
+     * inference multiplier {@code branchScale} folded into its weights. No batch-norm or block-output pass.
+     */
+    private INDArray foldedInference(INDArray x, double branchScale, LayerWorkspaceMgr mgr) {
+        ResidualBlock c = layerConf();
+        ConvBnKernels k = kernels();
+        List<ConvBnUnit> units = units();
+        int n = c.branchUnits();
+        INDArray h = x;
+        for (int i = 0; i < n - 1; i++) {
+            h = units.get(i).forward(h, false, mgr, ArrayType.FF_WORKING_MEM);
+        }
+        ConvBnUnit last = units.get(n - 1);
+        INDArray out = mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, last.outShape(h), 'c');
+        if (!c.changesShape()) {
+            k.copy(x, out);
+        } else if (c.zeroPadShortcut()) {
+            k.zeroPadShortcut(x, c.getStride(), padBefore(channels(x)), out);
+        } else {
+            projection().forwardFolded(x, out, false, false, 1.0);
+        }
+        last.forwardFolded(h, out, true, true, branchScale);
+        return out;
     }
 
     /** Once per block: a declared ReLU input must have no negative value. */

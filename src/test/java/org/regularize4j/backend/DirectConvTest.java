@@ -67,6 +67,51 @@ class DirectConvTest {
     }
 
     @Test
+    void fusedInferenceAddsBiasShortcutAndRelu() {
+        FastPath.requireDirectConv();
+        int[][] cases = {{13, 16, 32, 32, 16, 3, 1, 1}, {8, 16, 16, 16, 32, 1, 2, 0}, {4, 64, 8, 8, 256, 1, 1, 0},
+            {3, 8, 7, 5, 24, 3, 2, 1}, {2, 3, 23, 23, 16, 7, 2, 3}};
+        Nd4j.getRandom().setSeed(6);
+        for (int[] c : cases) {
+            try (DirectConv conv = DirectConv.create(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7])) {
+                for (int flags = 0; flags < 4; flags++) {
+                    boolean accumulate = (flags & 2) != 0;
+                    boolean relu = (flags & 1) != 0;
+                    String what = java.util.Arrays.toString(c) + " accumulate " + accumulate + " relu " + relu;
+                    for (int round = 0; round < 2; round++) {   // the inference plan is reused with new arrays
+                        INDArray x = Nd4j.randn(DataType.FLOAT, c[0], c[2], c[3], c[1]);
+                        INDArray w = Nd4j.randn(DataType.FLOAT, c[4], c[1], c[5], c[5]);
+                        INDArray bias = Nd4j.randn(DataType.FLOAT, c[4]);
+                        INDArray before = Nd4j.randn(DataType.FLOAT, conv.outShape());
+                        INDArray expected = Nd4j.create(DataType.FLOAT, conv.outShape());
+                        conv.forward(x, w, expected);
+                        expected.reshape(expected.length() / c[4], c[4]).addiRowVector(bias.reshape(1, c[4]));
+                        if (accumulate) {
+                            expected.addi(before);
+                        }
+                        if (relu) {
+                            expected = org.nd4j.linalg.ops.transforms.Transforms.relu(expected, false);
+                        }
+                        INDArray y = before.dup();
+                        conv.forwardInference(x, w, bias, accumulate, relu, y);
+                        assertClose(expected, y, what + " round " + round);
+                        if (relu) {
+                            assertTrue(y.minNumber().doubleValue() >= 0, what + ": ReLU'd");
+                        }
+                    }
+                    assertTrue(!conv.inferenceImplementation(accumulate, relu).isEmpty(), what);
+                }
+                INDArray x = Nd4j.create(DataType.FLOAT, c[0], c[2], c[3], c[1]);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> conv.forwardInference(x, Nd4j.create(DataType.FLOAT, c[4], c[1], c[5], c[5]),
+                                Nd4j.create(DataType.FLOAT, c[4] + 1), false, true,
+                                Nd4j.create(DataType.FLOAT, conv.outShape())));
+                assertTrue(e.getMessage().startsWith("bias must have shape"), e.getMessage());
+            }
+        }
+    }
+
+    @Test
     void rejectsBadArgumentsByName() {
         assertEquals("stride must be >= 1, got 0",
                 assertThrows(IllegalArgumentException.class, () -> DirectConv.create(1, 1, 4, 4, 1, 3, 0, 1))
