@@ -6,11 +6,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.DataSet;
 import org.nd4j.linalg.factory.Nd4j;
 import org.regularize4j.backend.MemoryTrimListener;
+import org.regularize4j.backend.DirectConv;
+import org.regularize4j.backend.KernelPaths;
 import org.regularize4j.backend.NativeBackend;
 import org.regularize4j.depth.DropMode;
 import org.regularize4j.ema.ModelEma;
 import org.regularize4j.penalty.RegularizationPolicy;
 import org.regularize4j.resnet.ResNet;
+import org.regularize4j.resnet.ConvBnLayerImpl;
+import org.regularize4j.resnet.ResidualBlockImpl;
 import org.regularize4j.resnet.ActiveBlocksListener;
 import org.regularize4j.resnet.ShortcutType;
 import org.regularize4j.util.Checks;
@@ -79,6 +83,21 @@ final class BenchCommand implements Callable<Integer> {
     long seed;
     @Option(names = "--inference", description = "Time inference (output) instead of training steps.")
     boolean inference;
+    @Option(names = "--memory-format", defaultValue = "nchw",
+            description = "How the input batch is laid out in memory: nchw ([n, c, h, w], DL4J's default) or nhwc"
+                    + " (channels-last, as PyTorch's channels_last and most image decoders give it; the network gets"
+                    + " a [n, c, h, w] view of it, which the channels-last layers read without a copy)."
+                    + " Default: ${DEFAULT-VALUE}")
+    String memoryFormat;
+    @Option(names = "--fold-batch-norm", defaultValue = "true", arity = "1",
+            description = "With --inference: fold batch norm into the convolutions and fuse ReLU and the residual"
+                    + " sum (backend.KernelPaths.setFoldBatchNorm): true or false. Default: ${DEFAULT-VALUE}")
+    boolean foldBatchNorm;
+    @Option(names = "--conv-peak",
+            description = "Also time the network's heaviest convolution alone (oneDNN, channels-last; fastest of 20"
+                    + " calls each of forward, input gradient and weight gradient) and report its GFLOP/s next to the"
+                    + " step's: how far the whole step is from what the convolutions alone could reach.")
+    boolean convPeak;
     @Option(names = "--baseline",
             description = "Also time the same network without stochastic depth and DropBlock (same seed, same initial"
                     + " parameters),"
@@ -96,6 +115,15 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        boolean folding = KernelPaths.foldsBatchNorm();   // a process-wide switch: restored afterwards
+        try {
+            return run();
+        } finally {
+            KernelPaths.setFoldBatchNorm(folding);
+        }
+    }
+
+    private int run() {
         Checks.atLeast("--batch", batch, 1);
         Checks.atLeast("--iters", iters, 1);
         Checks.atLeast("--warmup", warmup, 0);
@@ -110,6 +138,8 @@ final class BenchCommand implements Callable<Integer> {
                     + " --inference");
         }
         long[] shape = Models.inputShape(input);
+        boolean nhwc = parseMemoryFormat(memoryFormat);
+        KernelPaths.setFoldBatchNorm(foldBatchNorm);
         DropMode mode = parseMode(dropMode);
         ResNet builder = Models.resnet(model).inputShape(shape[0], shape[1], shape[2]).numClasses(classes)
                 .shortcut(parseShortcut(shortcut)).seed(seed).regularization(parsePolicy(policy, weightDecay))
@@ -127,12 +157,15 @@ final class BenchCommand implements Callable<Integer> {
                 .build() : ema != null ? builder.build() : null;
         ModelEma average = ema == null ? null : new ModelEma(ema).withWarmup(true);
         System.out.println("backend: " + NativeBackend.current().describe());
-        System.out.printf(Locale.ROOT, "%s: %,d parameters, batch %d, input %s, drop-path %s (%s, %s), drop-block %s, %s%n",
-                builder.name(), net.numParams(), batch, input, dropPath, schedule, mode.name().toLowerCase(Locale.ROOT),
-                dropBlock, inference ? "inference" : "training");
+        System.out.printf(Locale.ROOT, "%s: %,d parameters, batch %d, input %s (%s), drop-path %s (%s, %s), drop-block %s,"
+                        + " %s%n",
+                builder.name(), net.numParams(), batch, input, nhwc ? "nhwc" : "nchw", dropPath, schedule,
+                mode.name().toLowerCase(Locale.ROOT), dropBlock, inference ? "inference" + (foldBatchNorm
+                        ? " (batch norm folded)" : " (batch norm not folded)") : "training");
 
         Nd4j.getRandom().setSeed(seed);
-        INDArray x = Nd4j.rand(DataType.FLOAT, batch, shape[0], shape[1], shape[2]);
+        INDArray x = nhwc ? Nd4j.rand(DataType.FLOAT, batch, shape[1], shape[2], shape[0]).permute(0, 3, 1, 2)
+                : Nd4j.rand(DataType.FLOAT, batch, shape[0], shape[1], shape[2]);
         INDArray y = Nd4j.zeros(DataType.FLOAT, batch, classes);
         java.util.Random r = new java.util.Random(seed);
         for (int i = 0; i < batch; i++) {
@@ -153,8 +186,10 @@ final class BenchCommand implements Callable<Integer> {
         if (average != null) {
             net.addListeners(average);
         }
+        long flops0 = 0;
         for (int i = -warmup; i < iters; i++) {
             if (i == 0) {   // count the timed iterations only
+                flops0 = convolutionFlops(net);
                 if (trim != null) {
                     net.setListeners(blocks, trim);
                 } else {
@@ -191,11 +226,16 @@ final class BenchCommand implements Callable<Integer> {
                 }
             }
         }
+        double flopsPerIter = (convolutionFlops(net) - flops0) / (double) iters;
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
         double median = median(sorted);
-        System.out.printf(Locale.ROOT, "median %.2f ms per %s (min %.2f, max %.2f) over %d iterations%n", median,
-                inference ? "inference pass" : "training step", sorted[0], sorted[iters - 1], iters);
+        System.out.printf(Locale.ROOT, "median %.2f ms per %s (min %.2f, max %.2f) over %d iterations: %.1f images/s%n",
+                median, inference ? "inference pass" : "training step", sorted[0], sorted[iters - 1], iters,
+                batch * 1000.0 / median);
+        System.out.printf(Locale.ROOT, "convolutions: %.2f GFLOP per %s, %.0f GFLOP/s at the median%n",
+                flopsPerIter / 1e9, inference ? "pass" : "step", flopsPerIter / median / 1e6);
+        double[] peak = convPeak ? convolutionPeak(net) : null;
         double baseMedian = Double.NaN;
         if (base != null) {
             double[] b = baseMs.clone();
@@ -221,21 +261,104 @@ final class BenchCommand implements Callable<Integer> {
         }
         System.out.printf(Locale.ROOT, "{\"model\": \"%s\", \"batch\": %d, \"input\": \"%s\", \"drop_path\": %s,"
                         + " \"drop_mode\": \"%s\", \"schedule\": \"%s\", \"drop_block\": %s, \"policy\": \"%s\","
-                        + " \"inference\": %s,"
+                        + " \"inference\": %s, \"memory_format\": \"%s\", \"fold_batch_norm\": %s,"
                         + " \"iters\": %d,"
                         + " \"ms_per_iter\": %.2f, \"img_per_s\": %.1f, \"computed_block_share\": %.4f,"
                         + " \"baseline_ms_per_iter\": %s, \"ratio_to_baseline\": %s, \"ema\": %s,"
-                        + " \"recipe_ms_per_iter\": %s,"
+                        + " \"recipe_ms_per_iter\": %s, \"conv_gflop_per_iter\": %.6f, \"conv_gflops\": %.1f,"
+                        + " \"peak_conv\": %s, \"peak_conv_gflops_fwd\": %s, \"peak_conv_gflops_train\": %s,"
                         + " \"params\": %d, \"native_build\": \"%s\", \"onednn\": %s}%n",
                 builder.name(), batch, input, dropPath, mode.name().toLowerCase(Locale.ROOT), schedule, dropBlock, policy,
-                inference,
+                inference, nhwc ? "nhwc" : "nchw", inference && foldBatchNorm,
                 iters,
                 median, batch * 1000.0 / median, inference ? 1.0 : blocks.computedShare(),
                 base == null ? "null" : String.format(Locale.ROOT, "%.2f", baseMedian),
                 base == null ? "null" : String.format(Locale.ROOT, "%.4f", median / baseMedian), ema,
-                recipe.isActive() ? String.format(Locale.ROOT, "%.3f", recipeMedian) : "null", net.numParams(),
+                recipe.isActive() ? String.format(Locale.ROOT, "%.3f", recipeMedian) : "null", flopsPerIter / 1e9,
+                flopsPerIter / median / 1e6,
+                peak == null ? "null" : "\"" + (long) peak[2] + "x" + (long) peak[3] + "x" + (long) peak[4] + "x"
+                        + (long) peak[5] + "->" + (long) peak[6] + " k" + (long) peak[7] + " s" + (long) peak[8] + "\"",
+                peak == null ? "null" : String.format(Locale.ROOT, "%.1f", peak[0]),
+                peak == null ? "null" : String.format(Locale.ROOT, "%.1f", peak[1]), net.numParams(),
                 NativeBackend.current().nativeBuild(), NativeBackend.current().oneDnnEnabled());
         return 0;
+    }
+
+    /** FLOPs of the network's ResNet-layer convolutions so far. */
+    static long convolutionFlops(ComputationGraph net) {
+        long n = 0;
+        for (org.deeplearning4j.nn.api.Layer l : net.getLayers()) {
+            if (l instanceof ResidualBlockImpl) {
+                n += ((ResidualBlockImpl) l).convolutionFlops();
+            } else if (l instanceof ConvBnLayerImpl) {
+                n += ((ConvBnLayerImpl) l).convolutionFlops();
+            }
+        }
+        return n;
+    }
+
+    /**
+     * The heaviest convolution of the network's last pass, timed alone on oneDNN (fastest of 20 calls each):
+     * {forward GFLOP/s, forward + both gradients GFLOP/s, n, cIn, h, w, cOut, kernel, stride}; null (with a line
+     * saying why) when direct convolutions are not usable here.
+     */
+    static double[] convolutionPeak(ComputationGraph net) {
+        if (!DirectConv.isUsable()) {
+            System.out.println("convolution peak: not measured, " + DirectConv.status());
+            return null;
+        }
+        int[] best = null;
+        double bestFlops = 0;
+        for (org.deeplearning4j.nn.api.Layer l : net.getLayers()) {
+            java.util.List<int[]> shapes = l instanceof ResidualBlockImpl
+                    ? ((ResidualBlockImpl) l).lastConvolutionShapes()
+                    : l instanceof ConvBnLayerImpl ? ((ConvBnLayerImpl) l).lastConvolutionShapes()
+                    : java.util.List.of();
+            for (int[] c : shapes) {
+                double f = forwardFlops(c);
+                if (f > bestFlops) {
+                    bestFlops = f;
+                    best = c;
+                }
+            }
+        }
+        if (best == null) {
+            System.out.println("convolution peak: not measured, no convolution ran");
+            return null;
+        }
+        int[] c = best;
+        try (DirectConv conv = DirectConv.create(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7])) {
+            INDArray x = Nd4j.rand(DataType.FLOAT, c[0], c[2], c[3], c[1]);
+            INDArray w = Nd4j.rand(DataType.FLOAT, c[4], c[1], c[5], c[5]);
+            INDArray y = Nd4j.create(DataType.FLOAT, conv.outShape());
+            INDArray dy = Nd4j.rand(DataType.FLOAT, conv.outShape());
+            INDArray dx = x.ulike();
+            INDArray dw = w.ulike();
+            double fwd = Double.MAX_VALUE;
+            double bwd = Double.MAX_VALUE;
+            for (int i = 0; i < 20; i++) {
+                long t0 = System.nanoTime();
+                conv.forward(x, w, y);
+                long t1 = System.nanoTime();
+                conv.backward(x, w, dy, dx, dw);
+                long t2 = System.nanoTime();
+                fwd = Math.min(fwd, (t1 - t0) / 1e9);
+                bwd = Math.min(bwd, (t2 - t1) / 1e9);
+            }
+            double f = forwardFlops(c);
+            double[] out = {f / fwd / 1e9, 3 * f / (fwd + bwd) / 1e9, c[0], c[1], c[2], c[3], c[4], c[5], c[6]};
+            System.out.printf(Locale.ROOT, "convolution peak (the heaviest one alone, %dx%dx%dx%d -> %d, %dx%d stride %d):"
+                            + " forward %.0f GFLOP/s, forward + gradients %.0f GFLOP/s (%s)%n", c[0], c[1], c[2], c[3],
+                    c[4], c[5], c[5], c[6], out[0], out[1], String.join(" / ", conv.implementations()));
+            return out;
+        }
+    }
+
+    /** 2 · outputs · cIn · k² for {n, cIn, h, w, cOut, k, stride, padding}. */
+    private static double forwardFlops(int[] c) {
+        long ho = (c[2] + 2L * c[7] - c[5]) / c[6] + 1;
+        long wo = (c[3] + 2L * c[7] - c[5]) / c[6] + 1;
+        return 2.0 * c[0] * ho * wo * c[4] * c[1] * c[5] * c[5];
     }
 
     private static double median(double[] sorted) {
@@ -263,6 +386,18 @@ final class BenchCommand implements Callable<Integer> {
                 return DropMode.BATCH;
             default:
                 throw new IllegalArgumentException("--drop-mode must be row or batch, got " + text);
+        }
+    }
+
+    /** True for nhwc. */
+    static boolean parseMemoryFormat(String text) {
+        switch (text.toLowerCase(Locale.ROOT)) {
+            case "nchw":
+                return false;
+            case "nhwc":
+                return true;
+            default:
+                throw new IllegalArgumentException("--memory-format must be nchw or nhwc, got " + text);
         }
     }
 

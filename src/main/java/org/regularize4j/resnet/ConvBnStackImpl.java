@@ -69,6 +69,37 @@ abstract class ConvBnStackImpl<C extends BaseConvBnLayer> extends BaseLayer<C> {
     protected INDArray outputGradient(INDArray epsilon, LayerWorkspaceMgr mgr) {
         return kernels.toInner(epsilon, dataType, ArrayType.BP_WORKING_MEM, mgr);
     }
+    /**
+     * FLOPs (2 per multiply-add) of this layer's convolutions since it was created: forward passes, and input and
+     * weight gradients in backward passes. For benchmarks ({@code bench} reports GFLOP/s of a whole step).
+     */
+    public long convolutionFlops() {
+        long n = 0;
+        for (ConvBnUnit u : units()) {
+            n += u.convolutionFlops();
+        }
+        return n;
+    }
+
+    /**
+     * Each convolution's last call as {@code {n, cIn, h, w, cOut, kernel, stride, padding}} (input sizes), skipping
+     * convolutions that have not run yet. For benchmarks.
+     */
+    public List<int[]> lastConvolutionShapes() {
+        List<int[]> out = new ArrayList<>();
+        for (ConvBnUnit u : units()) {
+            long[] in = u.lastInputShape();
+            if (in == null) {
+                continue;
+            }
+            boolean nhwc = kernels.channelsLast();
+            ConvBnSpec s = u.spec();
+            out.add(new int[] {(int) in[0], s.inChannels(), (int) (nhwc ? in[1] : in[2]), (int) (nhwc ? in[2] : in[3]),
+                s.outChannels(), s.kernel(), s.stride(), s.padding()});
+        }
+        return out;
+    }
+
     /** Points every unit at the current parameter views. */
     protected void bindUnits() {
         for (ConvBnUnit u : units()) {

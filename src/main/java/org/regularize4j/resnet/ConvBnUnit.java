@@ -40,6 +40,9 @@ final class ConvBnUnit {
     private INDArray foldedBias;
     private INDArray foldScale;
     private long foldedCalls;
+    /** Multiply-add FLOPs (2 per multiply-add) of this unit's convolution calls so far; the last input shape. */
+    private long flops;
+    private long[] lastInputShape;
 
     // kept from the last training forward pass
     private INDArray input;
@@ -110,6 +113,7 @@ final class ConvBnUnit {
         }
         DataType dt = x.dataType();
         long[] shape = outShape(x);
+        countForward(x, shape);
         if (!training && foldsHere()) {
             INDArray y = mgr.createUninitialized(outType, dt, shape, 'c');
             forwardFolded(x, y, false, spec.relu(), outScale);
@@ -174,6 +178,27 @@ final class ConvBnUnit {
         foldedCalls++;
     }
 
+    private void countForward(INDArray x, long[] outShape) {
+        lastInputShape = x.shape();
+        flops += forwardFlops(lastInputShape, outShape);
+    }
+
+    /** 2 · outputs · inChannels · k² (outputs counted over all output channels), in the kernels' layout. */
+    private long forwardFlops(long[] in, long[] out) {
+        long outputs = out[0] * out[1] * out[2] * out[3];
+        return 2L * outputs * spec.inChannels() * spec.kernel() * spec.kernel();
+    }
+
+    /** FLOPs of this unit's convolutions so far (forward, input and weight gradients: 2 per multiply-add). */
+    long convolutionFlops() {
+        return flops;
+    }
+
+    /** The shape of the last input of the convolution, in the kernels' layout, or null before the first call. */
+    long[] lastInputShape() {
+        return lastInputShape == null ? null : lastInputShape.clone();
+    }
+
     /** Inference passes run with batch norm folded (for tests). */
     long foldedCalls() {
         return foldedCalls;
@@ -204,6 +229,7 @@ final class ConvBnUnit {
         runningStatisticsGradient(grads);
         INDArray dx = mgr.createUninitialized(dxType, dt, input.shape(), 'c');
         conv.backward(input, w, dConv, dx, grads.get(spec.weightKey()));
+        flops += 2 * forwardFlops(input.shape(), convOut.shape());   // input gradient and weight gradient
         return dx;
     }
 

@@ -77,4 +77,36 @@ class BenchCommandTest {
         assertEquals(2, run.exitCode());
         assertTrue(run.err().contains("apply to training steps"), run.err());
     }
+
+    /** Channels-last input, inference with and without folding, and the convolution FLOP accounting. */
+    @Test
+    void memoryFormatFoldingAndConvolutionFlops() {
+        CliRun run = CliRun.of("bench", "--model", "resnet8", "--batch", "4", "--iters", "2", "--warmup", "1",
+                "--input", "3x8x8", "--memory-format", "nhwc", "--inference", "--fold-batch-norm", "false");
+        assertEquals(0, run.exitCode(), run.err());
+        String json = run.lastLine();
+        assertTrue(json.contains("\"memory_format\": \"nhwc\"") && json.contains("\"fold_batch_norm\": false"), json);
+        assertTrue(run.out().contains("images/s") && run.out().contains("(batch norm not folded)"), run.out());
+        assertTrue(org.regularize4j.backend.KernelPaths.foldsBatchNorm(), "the process-wide switch is restored");
+        // resnet8 on 3x8x8, batch 4: stem 3->16 (8x8), stage 1 two 16->16 3x3, stage 2 16->32 stride 2 (4x4) with a
+        // 1x1 projection and 32->32, stage 3 32->64 stride 2 (2x2) with a projection and 64->64: forward FLOPs
+        // 2 * 4 * (64*16*27 + 2*64*16*144 + 16*32*144 + 16*32*16 + 16*32*288 + 4*64*288 + 4*64*32 + 4*64*576)
+        double forward = 2.0 * 4 * (64 * 16 * 27 + 2 * 64 * 16 * 144 + 16 * 32 * 144 + 16 * 32 * 16 + 16 * 32 * 288
+                + 4 * 64 * 288 + 4 * 64 * 32 + 4 * 64 * 576);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"conv_gflop_per_iter\": ([0-9.]+)").matcher(json);
+        assertTrue(m.find(), json);
+        assertEquals(forward / 1e9, Double.parseDouble(m.group(1)), 2e-6, json);
+
+        run = CliRun.of("bench", "--model", "resnet8", "--batch", "4", "--iters", "2", "--warmup", "1",
+                "--input", "3x8x8", "--conv-peak");
+        assertEquals(0, run.exitCode(), run.err());
+        m = java.util.regex.Pattern.compile("\"conv_gflop_per_iter\": ([0-9.]+)").matcher(run.lastLine());
+        assertTrue(m.find(), run.lastLine());
+        assertEquals(3 * forward / 1e9, Double.parseDouble(m.group(1)), 2e-6, "training: forward and both gradients");
+        assertTrue(run.out().contains("convolution peak"), run.out());
+
+        run = CliRun.of("bench", "--model", "resnet8", "--batch", "2", "--iters", "1", "--memory-format", "nhcw");
+        assertEquals(2, run.exitCode());
+        assertTrue(run.err().contains("--memory-format must be nchw or nhwc, got nhcw"), run.err());
+    }
 }
