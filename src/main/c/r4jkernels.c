@@ -13,6 +13,7 @@
  * than glibc 2.17 (scripts/check-native checks it). Loaded by org.regularize4j.backend.NativeKernels after ND4J, so
  * that libgomp.so.1 resolves to libnd4j's copy.
  */
+#include <immintrin.h>
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
@@ -222,19 +223,40 @@ void r4j_bn_forward_train_nhwc(intptr_t xp, intptr_t yp, int64_t rows, int c, in
         for (int64_t r0 = from; r0 < to; r0 += NHWC_CHUNK) {
             int64_t r1 = r0 + NHWC_CHUNK < to ? r0 + NHWC_CHUNK : to;
             if (c % 16 == 0) {
-                /* 16 channels at a time, the sums in registers */
+                /* 16 channels at a time, two rows per iteration: eight independent sums in AVX2 registers */
                 for (int cb = 0; cb < c; cb += 16) {
-                    float ls[16] = {0}, lq[16] = {0}, sh[16];
-                    for (int k = 0; k < 16; k++) sh[k] = shiftx[cb + k];
-                    for (int64_t r = r0; r < r1; r++) {
-                        const float *restrict p = x + r * c + cb;
-#pragma omp simd
-                        for (int k = 0; k < 16; k++) {
-                            float a = p[k] - sh[k];
-                            ls[k] += a;
-                            lq[k] += a * a;
-                        }
+                    const __m256 h0 = _mm256_loadu_ps(shiftx + cb), h1 = _mm256_loadu_ps(shiftx + cb + 8);
+                    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
+                    int64_t r = r0;
+                    for (; r + 1 < r1; r += 2) {
+                        const float *p = x + r * c + cb;
+                        __m256 a0 = _mm256_sub_ps(_mm256_loadu_ps(p), h0);
+                        __m256 a1 = _mm256_sub_ps(_mm256_loadu_ps(p + 8), h1);
+                        __m256 b0 = _mm256_sub_ps(_mm256_loadu_ps(p + c), h0);
+                        __m256 b1 = _mm256_sub_ps(_mm256_loadu_ps(p + c + 8), h1);
+                        s0 = _mm256_add_ps(s0, a0);
+                        s1 = _mm256_add_ps(s1, a1);
+                        s2 = _mm256_add_ps(s2, b0);
+                        s3 = _mm256_add_ps(s3, b1);
+                        q0 = _mm256_add_ps(q0, _mm256_mul_ps(a0, a0));
+                        q1 = _mm256_add_ps(q1, _mm256_mul_ps(a1, a1));
+                        q2 = _mm256_add_ps(q2, _mm256_mul_ps(b0, b0));
+                        q3 = _mm256_add_ps(q3, _mm256_mul_ps(b1, b1));
                     }
+                    if (r < r1) {
+                        const float *p = x + r * c + cb;
+                        __m256 a0 = _mm256_sub_ps(_mm256_loadu_ps(p), h0);
+                        __m256 a1 = _mm256_sub_ps(_mm256_loadu_ps(p + 8), h1);
+                        s0 = _mm256_add_ps(s0, a0);
+                        s1 = _mm256_add_ps(s1, a1);
+                        q0 = _mm256_add_ps(q0, _mm256_mul_ps(a0, a0));
+                        q1 = _mm256_add_ps(q1, _mm256_mul_ps(a1, a1));
+                    }
+                    float ls[16], lq[16];
+                    _mm256_storeu_ps(ls, _mm256_add_ps(s0, s2));
+                    _mm256_storeu_ps(ls + 8, _mm256_add_ps(s1, s3));
+                    _mm256_storeu_ps(lq, _mm256_add_ps(q0, q2));
+                    _mm256_storeu_ps(lq + 8, _mm256_add_ps(q1, q3));
                     for (int k = 0; k < 16; k++) {
                         st[cb + k] += ls[k];
                         qt[cb + k] += lq[k];
@@ -295,30 +317,44 @@ void r4j_bn_backward_nhwc(intptr_t xp, intptr_t yp, int relu, intptr_t dyp, doub
         for (int64_t r0 = from; r0 < to; r0 += NHWC_CHUNK) {
             int64_t r1 = r0 + NHWC_CHUNK < to ? r0 + NHWC_CHUNK : to;
             if (c % 16 == 0 && !rowScale) {
-                /* 16 channels at a time, the sums in registers */
+                /* 16 channels at a time, two rows per iteration: eight independent sums in AVX2 registers; with
+                   relu, g = dy where y > 0 (else 0) is stored into dx for the second pass */
+                const __m256 zero = _mm256_setzero_ps();
                 for (int cb = 0; cb < c; cb += 16) {
-                    float ls[16] = {0}, lt[16] = {0}, mf[16];
-                    for (int k = 0; k < 16; k++) mf[k] = meanF[cb + k];
-                    for (int64_t r = r0; r < r1; r++) {
-                        const float *restrict xr = x + r * c + cb, *restrict dr = dy + r * c + cb;
-                        if (relu) {
-                            const float *restrict yr = y + r * c + cb;
-                            float *restrict gr = dx + r * c + cb;
-#pragma omp simd
-                            for (int k = 0; k < 16; k++) {
-                                float g = yr[k] > 0.0f ? dr[k] : 0.0f;
-                                gr[k] = g;
-                                ls[k] += g;
-                                lt[k] += g * (xr[k] - mf[k]);
+                    const __m256 m0 = _mm256_loadu_ps(meanF + cb), m1 = _mm256_loadu_ps(meanF + cb + 8);
+                    __m256 s0 = zero, s1 = zero, s2 = zero, s3 = zero, u0 = zero, u1 = zero, u2 = zero, u3 = zero;
+                    int64_t r = r0;
+                    for (; r < r1; r += 2) {
+                        int two = r + 1 < r1;
+                        for (int j = 0; j <= two; j++) {   /* unrolled by the compiler: j = 0, 1 */
+                            const int64_t o = (r + j) * c + cb;
+                            __m256 g0 = _mm256_loadu_ps(dy + o), g1 = _mm256_loadu_ps(dy + o + 8);
+                            if (relu) {
+                                g0 = _mm256_and_ps(_mm256_cmp_ps(_mm256_loadu_ps(y + o), zero, _CMP_GT_OQ), g0);
+                                g1 = _mm256_and_ps(_mm256_cmp_ps(_mm256_loadu_ps(y + o + 8), zero, _CMP_GT_OQ), g1);
+                                _mm256_storeu_ps(dx + o, g0);
+                                _mm256_storeu_ps(dx + o + 8, g1);
                             }
-                        } else {
-#pragma omp simd
-                            for (int k = 0; k < 16; k++) {
-                                ls[k] += dr[k];
-                                lt[k] += dr[k] * (xr[k] - mf[k]);
+                            __m256 d0 = _mm256_mul_ps(g0, _mm256_sub_ps(_mm256_loadu_ps(x + o), m0));
+                            __m256 d1 = _mm256_mul_ps(g1, _mm256_sub_ps(_mm256_loadu_ps(x + o + 8), m1));
+                            if (j == 0) {
+                                s0 = _mm256_add_ps(s0, g0);
+                                s1 = _mm256_add_ps(s1, g1);
+                                u0 = _mm256_add_ps(u0, d0);
+                                u1 = _mm256_add_ps(u1, d1);
+                            } else {
+                                s2 = _mm256_add_ps(s2, g0);
+                                s3 = _mm256_add_ps(s3, g1);
+                                u2 = _mm256_add_ps(u2, d0);
+                                u3 = _mm256_add_ps(u3, d1);
                             }
                         }
                     }
+                    float ls[16], lt[16];
+                    _mm256_storeu_ps(ls, _mm256_add_ps(s0, s2));
+                    _mm256_storeu_ps(ls + 8, _mm256_add_ps(s1, s3));
+                    _mm256_storeu_ps(lt, _mm256_add_ps(u0, u2));
+                    _mm256_storeu_ps(lt + 8, _mm256_add_ps(u1, u3));
                     for (int k = 0; k < 16; k++) {
                         sdt[cb + k] += ls[k];
                         sxt[cb + k] += lt[k];

@@ -136,8 +136,9 @@ class DirectConvTest {
 
     @Test
     void channelsLastBatchNormMatchesNchw() {
-        // 24 channels: the generic loops; 32: 16 channels at a time
-        for (int c : new int[] {24, 32}) {
+        // 24 channels: the generic loops; 16, 32 and 48: 16 channels at a time, two rows per iteration (210 rows: an
+        // odd count per thread with two threads, so the last single row is covered too)
+        for (int c : new int[] {24, 16, 32, 48}) {
             channelsLastBatchNormMatchesNchw(c);
         }
     }
