@@ -315,19 +315,11 @@ public final class DirectConv implements AutoCloseable {
 
     private static void plan(Handles hd, int n, int cIn, int h, int w, int cOut, int k, int stride, int pad, long ho,
                              long wo) {
-        // NHWC activations described as [n, c, h, w] with channels-last strides; weights in any layout oneDNN likes
-        dnnl_memory_desc_t xmd = new dnnl_memory_desc_t();
-        dnnl_memory_desc_t ymd = new dnnl_memory_desc_t();
-        dnnl_memory_desc_t wAny = new dnnl_memory_desc_t();
-        dnnl_memory_desc_t wUserMd = new dnnl_memory_desc_t();
-        check(dnnl_memory_desc_init_by_strides(xmd, 4, new long[] {n, cIn, h, w}, dnnl_f32,
-                new long[] {(long) h * w * cIn, 1, (long) w * cIn, cIn}), "input descriptor");
-        check(dnnl_memory_desc_init_by_strides(ymd, 4, new long[] {n, cOut, ho, wo}, dnnl_f32,
-                new long[] {ho * wo * cOut, 1, wo * cOut, cOut}), "output descriptor");
-        check(dnnl_memory_desc_init_by_tag(wAny, 4, new long[] {cOut, cIn, k, k}, dnnl_f32, dnnl_format_tag_any),
-                "weights descriptor");
-        check(dnnl_memory_desc_init_by_strides(wUserMd, 4, new long[] {cOut, cIn, k, k}, dnnl_f32,
-                new long[] {(long) cIn * k * k, (long) k * k, k, 1}), "user weights descriptor");
+        dnnl_memory_desc_t[] mds = descriptors(n, cIn, h, w, cOut, k, ho, wo);
+        dnnl_memory_desc_t xmd = mds[0];
+        dnnl_memory_desc_t ymd = mds[1];
+        dnnl_memory_desc_t wAny = mds[2];
+        dnnl_memory_desc_t wUserMd = mds[3];
         check(dnnl_stream_create(hd.stream, engine, dnnl_stream_default_flags), "stream_create");
         long[] strides = {stride, stride};
         long[] pads = {pad, pad};
@@ -387,6 +379,26 @@ public final class DirectConv implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * The memory descriptors of a plan: NHWC input and output described as [n, c, h, w] with channels-last strides,
+     * weights in any layout oneDNN likes, and DL4J's [outC, inC, k, k] weights.
+     */
+    private static dnnl_memory_desc_t[] descriptors(int n, int cIn, int h, int w, int cOut, int k, long ho, long wo) {
+        dnnl_memory_desc_t xmd = new dnnl_memory_desc_t();
+        dnnl_memory_desc_t ymd = new dnnl_memory_desc_t();
+        dnnl_memory_desc_t wAny = new dnnl_memory_desc_t();
+        dnnl_memory_desc_t wUserMd = new dnnl_memory_desc_t();
+        check(dnnl_memory_desc_init_by_strides(xmd, 4, new long[] {n, cIn, h, w}, dnnl_f32,
+                new long[] {(long) h * w * cIn, 1, (long) w * cIn, cIn}), "input descriptor");
+        check(dnnl_memory_desc_init_by_strides(ymd, 4, new long[] {n, cOut, ho, wo}, dnnl_f32,
+                new long[] {ho * wo * cOut, 1, wo * cOut, cOut}), "output descriptor");
+        check(dnnl_memory_desc_init_by_tag(wAny, 4, new long[] {cOut, cIn, k, k}, dnnl_f32, dnnl_format_tag_any),
+                "weights descriptor");
+        check(dnnl_memory_desc_init_by_strides(wUserMd, 4, new long[] {cOut, cIn, k, k}, dnnl_f32,
+                new long[] {(long) cIn * k * k, (long) k * k, k, 1}), "user weights descriptor");
+        return new dnnl_memory_desc_t[] {xmd, ymd, wAny, wUserMd};
     }
 
     private static void primitive(Handles hd, dnnl_primitive p, dnnl_primitive_desc pd, String what) {
@@ -552,19 +564,12 @@ public final class DirectConv implements AutoCloseable {
         long wo = yShape[2];
         int cOut = (int) yShape[3];
         int k = (int) wShape[2];
-        dnnl_memory_desc_t xmd = new dnnl_memory_desc_t();
-        dnnl_memory_desc_t ymd = new dnnl_memory_desc_t();
-        dnnl_memory_desc_t wAny = new dnnl_memory_desc_t();
-        dnnl_memory_desc_t wUserMd = new dnnl_memory_desc_t();
+        dnnl_memory_desc_t[] mds = descriptors(n, cIn, h, w, cOut, k, ho, wo);
+        dnnl_memory_desc_t xmd = mds[0];
+        dnnl_memory_desc_t ymd = mds[1];
+        dnnl_memory_desc_t wAny = mds[2];
+        dnnl_memory_desc_t wUserMd = mds[3];
         dnnl_memory_desc_t bmd = new dnnl_memory_desc_t();
-        check(dnnl_memory_desc_init_by_strides(xmd, 4, new long[] {n, cIn, h, w}, dnnl_f32,
-                new long[] {(long) h * w * cIn, 1, (long) w * cIn, cIn}), "input descriptor");
-        check(dnnl_memory_desc_init_by_strides(ymd, 4, new long[] {n, cOut, ho, wo}, dnnl_f32,
-                new long[] {ho * wo * cOut, 1, wo * cOut, cOut}), "output descriptor");
-        check(dnnl_memory_desc_init_by_tag(wAny, 4, new long[] {cOut, cIn, k, k}, dnnl_f32, dnnl_format_tag_any),
-                "weights descriptor");
-        check(dnnl_memory_desc_init_by_strides(wUserMd, 4, new long[] {cOut, cIn, k, k}, dnnl_f32,
-                new long[] {(long) cIn * k * k, (long) k * k, k, 1}), "user weights descriptor");
         check(dnnl_memory_desc_init_by_strides(bmd, 1, new long[] {cOut}, dnnl_f32, new long[] {1}),
                 "bias descriptor");
         long[] strides = {stride, stride};
