@@ -248,6 +248,14 @@ public final class DirectConv implements AutoCloseable {
         return available && enabled;
     }
 
+    /** The CPU engine (after {@link #isAvailable()} returned true), shared with {@link DirectPool}. */
+    static dnnl_engine engine() {
+        if (!isAvailable()) {
+            throw new IllegalStateException("oneDNN is not available: " + status());
+        }
+        return engine;
+    }
+
     /** Whether oneDNN loaded (whether or not enabled). */
     public static boolean isAvailable() {
         init();

@@ -1,14 +1,12 @@
 package org.regularize4j.resnet;
 
 import org.deeplearning4j.nn.conf.ComputationGraphConfiguration;
-import org.deeplearning4j.nn.conf.ConvolutionMode;
 import org.deeplearning4j.nn.conf.NeuralNetConfiguration;
 import org.deeplearning4j.nn.conf.WorkspaceMode;
 import org.deeplearning4j.nn.conf.inputs.InputType;
 import org.deeplearning4j.nn.conf.layers.GlobalPoolingLayer;
 import org.deeplearning4j.nn.conf.layers.OutputLayer;
 import org.deeplearning4j.nn.conf.layers.PoolingType;
-import org.deeplearning4j.nn.conf.layers.SubsamplingLayer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.deeplearning4j.nn.weights.IWeightInit;
 import org.deeplearning4j.nn.weights.WeightInit;
@@ -402,8 +400,7 @@ public final class ResNet {
                 .stride(bigStem ? 2 : 1).weightInit(convInit).bnDecay(1 - bnMomentum).bnEps(bnEps).build(), "in");
         String previous = "stem";
         if (bigStem) {
-            g.addLayer("stem.pool", new SubsamplingLayer.Builder(PoolingType.MAX).kernelSize(3, 3).stride(2, 2)
-                    .padding(1, 1).convolutionMode(ConvolutionMode.Truncate).build(), previous);
+            g.addLayer("stem.pool", new MaxPoolLayer.Builder(3, 2, 1).build(), previous);
             previous = "stem.pool";
         }
         int numBlocks = numBlocks();

@@ -112,6 +112,53 @@ class DirectConvTest {
     }
 
     @Test
+    void maxPoolingMatchesLibnd4j() {
+        FastPath.requireDirectConv();
+        int[][] cases = {{4, 16, 16, 16, 3, 2, 1}, {3, 8, 7, 9, 3, 2, 1}, {2, 64, 12, 12, 2, 2, 0}, {2, 5, 6, 6, 3, 1, 1}};
+        Nd4j.getRandom().setSeed(8);
+        for (int[] c : cases) {   // n, c, h, w, kernel, stride, padding
+            try (DirectPool pool = DirectPool.create(c[0], c[1], c[2], c[3], c[4], c[5], c[6])) {
+                for (int round = 0; round < 2; round++) {
+                    String what = java.util.Arrays.toString(c) + " round " + round;
+                    INDArray x = Nd4j.randn(DataType.FLOAT, c[0], c[1], c[2], c[3]);   // NCHW
+                    org.nd4j.linalg.api.ops.DynamicCustomOp fwd = org.nd4j.linalg.api.ops.DynamicCustomOp
+                            .builder("maxpool2d").addInputs(x)
+                            .addIntegerArguments(c[4], c[4], c[5], c[5], c[6], c[6], 1, 1, 0, 0, 0).build();
+                    INDArray y = Nd4j.create(DataType.FLOAT, fwd.calculateOutputShape().get(0).getShape());
+                    fwd.addOutputArgument(y);
+                    Nd4j.exec(fwd);
+                    INDArray dy = Nd4j.randn(DataType.FLOAT, y.shape());
+                    INDArray dx = x.ulike();
+                    Nd4j.exec(org.nd4j.linalg.api.ops.DynamicCustomOp.builder("maxpool2d_bp").addInputs(x, dy)
+                            .addOutputs(dx).addIntegerArguments(c[4], c[4], c[5], c[5], c[6], c[6], 1, 1, 0, 0, 0)
+                            .build());
+
+                    INDArray yh = Nd4j.create(DataType.FLOAT, pool.outShape());
+                    pool.forward(nhwc(x), yh, round == 0);
+                    assertClose(y, NativeKernels.nchwView(yh), what + " y");
+                    if (round == 1) {   // an inference pass, then a training pass: the backward pass uses the latter
+                        pool.forward(nhwc(x), yh, true);
+                    }
+                    INDArray dxh = Nd4j.valueArrayOf(new long[] {c[0], c[2], c[3], c[1]}, 5f, DataType.FLOAT);
+                    pool.backward(nhwc(dy), dxh);
+                    assertClose(dx, NativeKernels.nchwView(dxh), what + " dx");
+                }
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> pool.forward(Nd4j.create(DataType.FLOAT, c[0], c[2], c[3], c[1] + 1),
+                                Nd4j.create(DataType.FLOAT, pool.outShape()), false));
+                assertTrue(e.getMessage().startsWith("x must have shape"), e.getMessage());
+            }
+        }
+        assertEquals("padding must be in [0, 2] (kernel - 1), got 3",
+                assertThrows(IllegalArgumentException.class, () -> DirectPool.create(1, 1, 4, 4, 3, 1, 3))
+                        .getMessage());
+        try (DirectPool fresh = DirectPool.create(1, 2, 4, 4, 3, 2, 1)) {
+            assertThrows(IllegalStateException.class, () -> fresh.backward(Nd4j.create(DataType.FLOAT,
+                    fresh.outShape()), Nd4j.create(DataType.FLOAT, 1, 4, 4, 2)));
+        }
+    }
+
+    @Test
     void rejectsBadArgumentsByName() {
         assertEquals("stride must be >= 1, got 0",
                 assertThrows(IllegalArgumentException.class, () -> DirectConv.create(1, 1, 4, 4, 1, 3, 0, 1))

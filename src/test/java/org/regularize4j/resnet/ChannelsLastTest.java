@@ -71,6 +71,10 @@ class ChannelsLastTest {
                 }
                 assertTrue(channelsLast > 0, variant + ": blocks ran channels-last");
                 ref.fit(ds);
+                if (variant.equals("resnet18")) {   // the stem's max pooling: oneDNN on NHWC here, DL4J's op there
+                    assertTrue(((MaxPoolLayerImpl) fast.getLayer("stem.pool")).wasChannelsLast(), "stem.pool");
+                    assertTrue(!((MaxPoolLayerImpl) ref.getLayer("stem.pool")).wasChannelsLast(), "stem.pool NCHW");
+                }
                 for (Layer l : fast.getLayers()) {
                     if (l instanceof ResidualBlockImpl) {
                         String name = l.conf().getLayer().getLayerName();

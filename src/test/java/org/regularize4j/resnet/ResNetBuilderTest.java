@@ -184,6 +184,31 @@ class ResNetBuilderTest {
         assertTrue(first > 1.0 && last < 0.05, "loss " + first + " -> " + last);
     }
 
+    /** The ImageNet stem's pooling is a {@link MaxPoolLayer}, and survives JSON and Java serialization as one. */
+    @Test
+    void imagenetStemPoolRoundTrips() throws Exception {
+        ComputationGraphConfiguration conf = ResNet.imagenet(18).widthMultiplier(0.25).conf();
+        org.deeplearning4j.nn.conf.layers.Layer pool =
+                ((org.deeplearning4j.nn.conf.graph.LayerVertex) conf.getVertices().get("stem.pool")).getLayerConf()
+                        .getLayer();
+        assertTrue(pool instanceof MaxPoolLayer, pool.getClass().getName());
+        ComputationGraphConfiguration back = ComputationGraphConfiguration.fromJson(conf.toJson());
+        assertEquals(conf, back);
+        assertTrue(((org.deeplearning4j.nn.conf.graph.LayerVertex) back.getVertices().get("stem.pool")).getLayerConf()
+                .getLayer() instanceof MaxPoolLayer);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
+            out.writeObject(conf);
+        }
+        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
+            assertEquals(conf, in.readObject());
+        }
+        assertEquals(conf, conf.clone());
+        assertEquals("padding must be in [0, 2] (kernel - 1), got 3",
+                org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                        () -> new MaxPoolLayer.Builder(3, 2, 3)).getMessage());
+    }
+
     /** JSON, Java-serialization and ModelSerializer round trips of a ResNet with stochastic depth. */
     @Test
     void roundTrips(@TempDir Path dir) throws Exception {
