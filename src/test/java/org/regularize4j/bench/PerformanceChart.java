@@ -24,8 +24,10 @@ import java.util.Map;
 public final class PerformanceChart {
     static final String OURS = "regularize4j";
     static final String OURS_BATCH = "regularize4j, batch-mode SD 0.5 (skips blocks)";
-    static final String PEER = "PyTorch 1.13";
-    static final String PEER_BATCH = "PyTorch, batch-mode SD 0.5";
+    static final String PEER_CL = "PyTorch 1.13 channels-last";
+    static final String PEER_CL_BATCH = "PyTorch channels-last, batch-mode SD 0.5";
+    static final String PEER = "PyTorch 1.13 NCHW";
+    static final String PEER_BATCH = "PyTorch NCHW, batch-mode SD 0.5";
 
     private PerformanceChart() {
     }
@@ -70,7 +72,7 @@ public final class PerformanceChart {
     static Map<String, Map<String, Double>> read(Path jsonl) throws IOException {
         ObjectMapper json = new ObjectMapper();
         Map<String, Map<String, Double>> series = new LinkedHashMap<>();
-        for (String name : List.of(OURS, OURS_BATCH, PEER, PEER_BATCH)) {
+        for (String name : List.of(OURS, OURS_BATCH, PEER_CL, PEER_CL_BATCH, PEER, PEER_BATCH)) {
             series.put(name, new LinkedHashMap<>());
         }
         for (String line : Files.readAllLines(jsonl)) {
@@ -80,12 +82,16 @@ public final class PerformanceChart {
             JsonNode n = json.readTree(line);
             double drop = n.path("drop_path").asDouble();
             boolean peer = n.has("impl");
+            boolean channelsLast = n.path("impl").asText().endsWith("channels-last");
             String mode = peer ? n.path("mode").asText() : n.path("drop_mode").asText();
+            if (n.path("batch").asInt(64) != 64) {
+                continue;   // the chart is of batch-64 steps; the 224x224 networks (batch 32) are in the tables
+            }
             String name;
             if (drop == 0) {
-                name = peer ? PEER : OURS;
+                name = peer ? (channelsLast ? PEER_CL : PEER) : OURS;
             } else if (mode.equals("batch")) {
-                name = peer ? PEER_BATCH : OURS_BATCH;
+                name = peer ? (channelsLast ? PEER_CL_BATCH : PEER_BATCH) : OURS_BATCH;
             } else {
                 continue;
             }

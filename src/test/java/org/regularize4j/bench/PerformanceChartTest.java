@@ -25,10 +25,13 @@ class PerformanceChartTest {
                 "{\"model\": \"resnet20\", \"drop_path\": 0.5, \"drop_mode\": \"batch\", \"inference\": false, \"ms_per_iter\": 108.0}",
                 "{\"impl\": \"pytorch-1.13.0a0\", \"model\": \"resnet20\", \"drop_path\": 0.5, \"mode\": \"batch\", \"ms_per_iter\": 95.0}",
                 "{\"model\": \"resnet18-imagenet\", \"drop_path\": 0.0, \"drop_mode\": \"row\", \"inference\": false, \"ms_per_iter\": 417.0}",
+                "{\"impl\": \"pytorch-1.13.0a0-channels-last\", \"model\": \"resnet20\", \"drop_path\": 0.0, \"mode\": \"none\", \"batch\": 64, \"ms_per_iter\": 70.1}",
+                "{\"model\": \"resnet50-imagenet\", \"batch\": 32, \"drop_path\": 0.0, \"drop_mode\": \"row\", \"inference\": false, \"ms_per_iter\": 2900.0}",
                 ""));
         Map<String, Map<String, Double>> s = PerformanceChart.read(jsonl);
-        assertEquals(List.of(PerformanceChart.OURS, PerformanceChart.OURS_BATCH, PerformanceChart.PEER,
-                PerformanceChart.PEER_BATCH), List.copyOf(s.keySet()));
+        assertEquals(List.of(PerformanceChart.OURS, PerformanceChart.OURS_BATCH, PerformanceChart.PEER_CL,
+                PerformanceChart.PEER, PerformanceChart.PEER_BATCH), List.copyOf(s.keySet()));
+        assertEquals(Map.of("ResNet-20", 70.1), s.get(PerformanceChart.PEER_CL));   // batch 32 (224x224) left out
         assertEquals(Map.of("ResNet-20", 124.2, "ResNet-18 (64x64)", 417.0), s.get(PerformanceChart.OURS));
         assertEquals(Map.of("ResNet-20", 108.0), s.get(PerformanceChart.OURS_BATCH));
         assertEquals(Map.of("ResNet-20", 74.9), s.get(PerformanceChart.PEER));
