@@ -192,10 +192,19 @@ class ResNetBuilderTest {
                 ((org.deeplearning4j.nn.conf.graph.LayerVertex) conf.getVertices().get("stem.pool")).getLayerConf()
                         .getLayer();
         assertTrue(pool instanceof MaxPoolLayer, pool.getClass().getName());
-        ComputationGraphConfiguration back = ComputationGraphConfiguration.fromJson(conf.toJson());
-        assertEquals(conf, back);
+        ComputationGraphConfiguration back = assertConfigurationRoundTrips(conf);
         assertTrue(((org.deeplearning4j.nn.conf.graph.LayerVertex) back.getVertices().get("stem.pool")).getLayerConf()
                 .getLayer() instanceof MaxPoolLayer);
+        assertEquals("padding must be in [0, 2] (kernel - 1), got 3",
+                org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                        () -> new MaxPoolLayer.Builder(3, 2, 3)).getMessage());
+    }
+
+    /** JSON, Java serialization and clone each give an equal configuration; returns the one read from JSON. */
+    private static ComputationGraphConfiguration assertConfigurationRoundTrips(ComputationGraphConfiguration conf)
+            throws Exception {
+        ComputationGraphConfiguration back = ComputationGraphConfiguration.fromJson(conf.toJson());
+        assertEquals(conf, back);
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
             out.writeObject(conf);
@@ -204,9 +213,7 @@ class ResNetBuilderTest {
             assertEquals(conf, in.readObject());
         }
         assertEquals(conf, conf.clone());
-        assertEquals("padding must be in [0, 2] (kernel - 1), got 3",
-                org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                        () -> new MaxPoolLayer.Builder(3, 2, 3)).getMessage());
+        return back;
     }
 
     /** JSON, Java-serialization and ModelSerializer round trips of a ResNet with stochastic depth. */
@@ -216,16 +223,7 @@ class ResNetBuilderTest {
                 .stochasticDepth(DepthSchedule.linear(0.5), DropMode.BATCH, Scaling.AT_INFERENCE).seed(5)
                 .regularization(RegularizationPolicy.standard(5e-4));
         ComputationGraphConfiguration conf = r.conf();
-        ComputationGraphConfiguration back = ComputationGraphConfiguration.fromJson(conf.toJson());
-        assertEquals(conf, back);
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        try (ObjectOutputStream out = new ObjectOutputStream(bytes)) {
-            out.writeObject(conf);
-        }
-        try (ObjectInputStream in = new ObjectInputStream(new ByteArrayInputStream(bytes.toByteArray()))) {
-            assertEquals(conf, in.readObject());
-        }
-        assertEquals(conf, conf.clone());
+        assertConfigurationRoundTrips(conf);
 
         ComputationGraph net = r.build();
         INDArray x = Nd4j.rand(DataType.FLOAT, 6, 3, 8, 8);
