@@ -116,7 +116,7 @@ public final class DirectConv implements AutoCloseable {
     private final Cleaner.Cleanable cleanable;
 
     /** A pointer whose address is set per call (the arrays' memory; oneDNN keeps no reference after a call). */
-    private static final class Address extends Pointer {
+    static final class Address extends Pointer {
         Address at(long address) {
             this.address = address;
             return this;
@@ -154,17 +154,7 @@ public final class DirectConv implements AutoCloseable {
                 return;
             }
             closed = true;
-            for (Object o : owned) {
-                if (o instanceof dnnl_primitive && !((dnnl_primitive) o).isNull()) {
-                    dnnl_primitive_destroy((dnnl_primitive) o);
-                } else if (o instanceof dnnl_memory && !((dnnl_memory) o).isNull()) {
-                    dnnl_memory_destroy((dnnl_memory) o);
-                }
-            }
-            if (!stream.isNull()) {
-                dnnl_stream_destroy(stream);
-            }
-            args.close();
+            release(owned, stream, args);
         }
     }
 
@@ -627,10 +617,30 @@ public final class DirectConv implements AutoCloseable {
     }
 
     private static void set(dnnl_memory m, Address a, INDArray array) {
+        set(m, a, array, "convolution");
+    }
+
+    /** Points a memory object at an array's data for the next call ({@code what} names the caller in errors). */
+    static void set(dnnl_memory m, Address a, INDArray array, String what) {
         int rc = dnnl_memory_set_data_handle(m, a.at(NativeKernels.address(array)));
         if (rc != dnnl_success) {
-            throw new IllegalStateException("oneDNN convolution: memory_set_data_handle failed (status " + rc + ")");
+            throw new IllegalStateException("oneDNN " + what + ": memory_set_data_handle failed (status " + rc + ")");
         }
+    }
+
+    /** Destroys the primitives and memories in {@code owned}, the stream and the argument array (a plan's close). */
+    static void release(List<Object> owned, dnnl_stream stream, dnnl_exec_arg_t args) {
+        for (Object o : owned) {
+            if (o instanceof dnnl_primitive && !((dnnl_primitive) o).isNull()) {
+                dnnl_primitive_destroy((dnnl_primitive) o);
+            } else if (o instanceof dnnl_memory && !((dnnl_memory) o).isNull()) {
+                dnnl_memory_destroy((dnnl_memory) o);
+            }
+        }
+        if (!stream.isNull()) {
+            dnnl_stream_destroy(stream);
+        }
+        args.close();
     }
 
     private static void execute(Handles hd, dnnl_primitive p, String what, int a0, dnnl_memory m0, int a1,
@@ -662,7 +672,8 @@ public final class DirectConv implements AutoCloseable {
         return handles;
     }
 
-    private static void check(String name, INDArray a, long[] shape) {
+    /** A float, 'c'-contiguous array of this shape, or an exception naming {@code name}. */
+    static void check(String name, INDArray a, long[] shape) {
         if (a.dataType() != DataType.FLOAT || !NativeOps.isCContiguous(a)) {
             throw new IllegalArgumentException(name + " must be a float 'c'-ordered array, got " + a.dataType()
                     + (NativeOps.isCContiguous(a) ? "" : " (not contiguous)"));

@@ -9,7 +9,6 @@ import org.bytedeco.dnnl.dnnl_primitive;
 import org.bytedeco.dnnl.dnnl_primitive_desc;
 import org.bytedeco.dnnl.dnnl_stream;
 import org.bytedeco.javacpp.Pointer;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 import java.lang.ref.Cleaner;
@@ -27,8 +26,6 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_forward_inference;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_forward_training;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_init_by_strides;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_destroy;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_set_data_handle;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_pooling_backward_desc_init;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_pooling_forward_desc_init;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_pooling_max;
@@ -36,12 +33,10 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_destroy;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_desc_query_md;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_destroy;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_primitive_execute;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_query_workspace_md;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_create;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_default_flags;
-import static org.bytedeco.dnnl.global.dnnl.dnnl_stream_destroy;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_success;
 
 /**
@@ -69,14 +64,6 @@ public final class DirectPool implements AutoCloseable {
     private final Handles handles;
     private final Cleaner.Cleanable cleanable;
 
-    /** A pointer whose address is set per call. */
-    private static final class Address extends Pointer {
-        Address at(long address) {
-            this.address = address;
-            return this;
-        }
-    }
-
     private static final class Handles implements Runnable {
         final dnnl_stream stream = new dnnl_stream();
         final dnnl_primitive training = new dnnl_primitive();
@@ -86,7 +73,7 @@ public final class DirectPool implements AutoCloseable {
         final dnnl_memory y = new dnnl_memory();
         final dnnl_memory workspace = new dnnl_memory();
         final List<Object> owned = new ArrayList<>();
-        final Address[] addresses = {new Address(), new Address()};
+        final DirectConv.Address[] addresses = {new DirectConv.Address(), new DirectConv.Address()};
         final dnnl_exec_arg_t args = new dnnl_exec_arg_t(3);
         boolean closed;
         boolean trained;   // a training forward pass filled the workspace
@@ -97,17 +84,7 @@ public final class DirectPool implements AutoCloseable {
                 return;
             }
             closed = true;
-            for (Object o : owned) {
-                if (o instanceof dnnl_primitive && !((dnnl_primitive) o).isNull()) {
-                    dnnl_primitive_destroy((dnnl_primitive) o);
-                } else if (o instanceof dnnl_memory && !((dnnl_memory) o).isNull()) {
-                    dnnl_memory_destroy((dnnl_memory) o);
-                }
-            }
-            if (!stream.isNull()) {
-                dnnl_stream_destroy(stream);
-            }
-            args.close();
+            DirectConv.release(owned, stream, args);
         }
     }
 
@@ -195,7 +172,7 @@ public final class DirectPool implements AutoCloseable {
             check(dnnl_memory_create(hd.y, ymd, engine, (Pointer) null), "memory_create");
             hd.owned.add(hd.y);
             check(dnnl_memory_create(hd.workspace, dnnl_primitive_desc_query_md(tpd, dnnl_query_workspace_md, 0),
-                    engine, new Address().at(-1L)), "workspace memory_create");   // DNNL_MEMORY_ALLOCATE
+                    engine, new DirectConv.Address().at(-1L)), "workspace memory_create");   // DNNL_MEMORY_ALLOCATE
             hd.owned.add(hd.workspace);
         } finally {
             for (dnnl_primitive_desc pd : new dnnl_primitive_desc[] {tpd, ipd, bpd}) {
@@ -225,11 +202,11 @@ public final class DirectPool implements AutoCloseable {
 
     /** {@code y = maxpool(x)}; with {@code training}, where each maximum came from is kept for {@link #backward}. */
     public void forward(INDArray x, INDArray y, boolean training) {
-        check("x", x, xShape);
-        check("y", y, yShape);
+        DirectConv.check("x", x, xShape);
+        DirectConv.check("y", y, yShape);
         Handles hd = live();
-        set(hd.x, hd.addresses[0], x);
-        set(hd.y, hd.addresses[1], y);
+        DirectConv.set(hd.x, hd.addresses[0], x, "pooling");
+        DirectConv.set(hd.y, hd.addresses[1], y, "pooling");
         hd.args.position(0).arg(DNNL_ARG_SRC).memory(hd.x);
         hd.args.position(1).arg(DNNL_ARG_DST).memory(hd.y);
         int nargs = 2;
@@ -243,25 +220,18 @@ public final class DirectPool implements AutoCloseable {
 
     /** The input gradient {@code dx} (overwritten) of the last training {@link #forward} for the output gradient. */
     public void backward(INDArray dy, INDArray dx) {
-        check("dy", dy, yShape);
-        check("dx", dx, xShape);
+        DirectConv.check("dy", dy, yShape);
+        DirectConv.check("dx", dx, xShape);
         Handles hd = live();
         if (!hd.trained) {
             throw new IllegalStateException("DirectPool.backward needs a training forward pass first");
         }
-        set(hd.y, hd.addresses[0], dy);
-        set(hd.x, hd.addresses[1], dx);
+        DirectConv.set(hd.y, hd.addresses[0], dy, "pooling");
+        DirectConv.set(hd.x, hd.addresses[1], dx, "pooling");
         hd.args.position(0).arg(DNNL_ARG_DIFF_DST).memory(hd.y);
         hd.args.position(1).arg(DNNL_ARG_WORKSPACE).memory(hd.workspace);
         hd.args.position(2).arg(DNNL_ARG_DIFF_SRC).memory(hd.x);
         run(hd, hd.backward, 3);
-    }
-
-    private static void set(dnnl_memory m, Address a, INDArray array) {
-        int rc = dnnl_memory_set_data_handle(m, a.at(NativeKernels.address(array)));
-        if (rc != dnnl_success) {
-            throw new IllegalStateException("oneDNN pooling: memory_set_data_handle failed (status " + rc + ")");
-        }
     }
 
     private static void run(Handles hd, dnnl_primitive p, int nargs) {
@@ -276,14 +246,6 @@ public final class DirectPool implements AutoCloseable {
             throw new IllegalStateException("DirectPool is closed");
         }
         return handles;
-    }
-
-    private static void check(String name, INDArray a, long[] shape) {
-        if (a.dataType() != DataType.FLOAT || !NativeOps.isCContiguous(a)) {
-            throw new IllegalArgumentException(name + " must be a float 'c'-ordered array, got " + a.dataType()
-                    + (NativeOps.isCContiguous(a) ? "" : " (not contiguous)"));
-        }
-        NativeKernels.requireShape(name, a, shape);
     }
 
     @Override
