@@ -96,9 +96,7 @@ final class ConvBnUnit {
      * scale.
      */
     INDArray forward(INDArray x, boolean training, LayerWorkspaceMgr mgr, ArrayType outType, double outScale) {
-        if (!(outScale >= 0) || Double.isInfinite(outScale)) {
-            throw new IllegalArgumentException("outScale must be finite and >= 0, got " + outScale);
-        }
+        checkOutScale(outScale);
         INDArray g = gamma;
         INDArray b = beta;
         if (outScale != 1.0) {
@@ -136,6 +134,12 @@ final class ConvBnUnit {
         return out;
     }
 
+    private static void checkOutScale(double outScale) {
+        if (!(outScale >= 0) || Double.isInfinite(outScale)) {
+            throw new IllegalArgumentException("outScale must be finite and >= 0, got " + outScale);
+        }
+    }
+
     /** Whether inference here folds batch norm into the convolution ({@link KernelPaths#foldsBatchNorm()}). */
     boolean foldsHere() {
         return KernelPaths.foldsBatchNorm() && conv.supportsFused();
@@ -148,9 +152,7 @@ final class ConvBnUnit {
      * Only where {@link #foldsHere()}.
      */
     void forwardFolded(INDArray x, INDArray y, boolean accumulate, boolean relu, double outScale) {
-        if (!(outScale >= 0) || Double.isInfinite(outScale)) {
-            throw new IllegalArgumentException("outScale must be finite and >= 0, got " + outScale);
-        }
+        checkOutScale(outScale);
         int c = spec.outChannels();
         if (foldedW == null || foldedW.dataType() != w.dataType() || !java.util.Arrays.equals(foldedW.shape(),
                 w.shape())) {
