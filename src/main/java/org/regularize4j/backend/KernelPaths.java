@@ -39,6 +39,13 @@ public final class KernelPaths {
     private static volatile boolean foldBatchNorm =
             Boolean.parseBoolean(System.getProperty("regularize4j.foldBatchNorm", "true"));
 
+    /** The default of {@link #inferenceChunkBytes()}: 2 MiB (measured, docs/performance.md). */
+    public static final long DEFAULT_CHUNK_BYTES = 2L << 20;
+    /** The fewest examples in an inference chunk: below it, the batch runs at once. */
+    public static final int MIN_CHUNK_ROWS = 16;
+    private static volatile long inferenceChunkBytes =
+            parseChunkBytes(System.getProperty("regularize4j.inferenceChunkBytes", String.valueOf(DEFAULT_CHUNK_BYTES)));
+
     private KernelPaths() {
     }
 
@@ -65,6 +72,61 @@ public final class KernelPaths {
     /** Turns batch-norm folding at inference on or off (read at every inference pass). For tests and benchmarks. */
     public static void setFoldBatchNorm(boolean on) {
         foldBatchNorm = on;
+    }
+
+    /**
+     * With batch norm folded, a residual block at inference runs its convolutions on row ranges of the batch whose
+     * input takes about this many bytes, one range after the other (the whole block per range), so that the
+     * branch's intermediate activations are read back while they are still in the cache. The outputs are the
+     * same as in one pass (each example is computed on its own). 0 runs the whole batch at once. The system
+     * property {@code regularize4j.inferenceChunkBytes} or {@link #setInferenceChunkBytes} sets it.
+     */
+    public static long inferenceChunkBytes() {
+        return inferenceChunkBytes;
+    }
+
+    /**
+     * Sets {@link #inferenceChunkBytes()} (read at every inference pass). For tests and benchmarks.
+     *
+     * @param bytes {@code >= 0}; 0 turns the chunking off
+     */
+    public static void setInferenceChunkBytes(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("inference chunk bytes must be >= 0 (0: off), got " + bytes);
+        }
+        inferenceChunkBytes = bytes;
+    }
+
+    /**
+     * The rows per chunk for a batch of {@code batch} examples of {@code bytesPerExample} each: chunks of about
+     * {@link #inferenceChunkBytes()}, balanced so that the last is not much smaller than the others ({@code batch}
+     * when the chunking is off, the batch fits, or a chunk would hold fewer than {@value #MIN_CHUNK_ROWS}
+     * examples: at ImageNet sizes, chunks of a few large images made a ResNet-50 pass 18% slower, measured).
+     */
+    public static long inferenceChunkRows(long batch, long bytesPerExample) {
+        long budget = inferenceChunkBytes;
+        if (budget == 0 || batch <= 1 || bytesPerExample <= 0) {
+            return Math.max(batch, 1);
+        }
+        long rows = budget / bytesPerExample;
+        if (rows >= batch || rows < MIN_CHUNK_ROWS) {
+            return batch;
+        }
+        long chunks = (batch + rows - 1) / rows;
+        return (batch + chunks - 1) / chunks;
+    }
+
+    private static long parseChunkBytes(String value) {
+        try {
+            long bytes = Long.parseLong(value.trim());
+            if (bytes >= 0) {
+                return bytes;
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException("system property regularize4j.inferenceChunkBytes must be a number of"
+                + " bytes >= 0 (0: off), got \"" + value + "\"");
     }
 
     /** The path forced by {@link #setOverride} or the system property, or null for the automatic choice. */

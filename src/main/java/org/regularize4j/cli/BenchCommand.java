@@ -93,6 +93,12 @@ final class BenchCommand implements Callable<Integer> {
             description = "With --inference: fold batch norm into the convolutions and fuse ReLU and the residual"
                     + " sum (backend.KernelPaths.setFoldBatchNorm): true or false. Default: ${DEFAULT-VALUE}")
     boolean foldBatchNorm;
+    @Option(names = "--inference-chunk-bytes", paramLabel = "BYTES",
+            description = "With --inference and folding: run each residual block on row ranges of the batch whose"
+                    + " input takes about this many bytes (backend.KernelPaths.setInferenceChunkBytes; 0: the whole"
+                    + " batch at once). Default: the library's, 2097152 unless -Dregularize4j.inferenceChunkBytes"
+                    + " says otherwise.")
+    Long inferenceChunkBytes;
     @Option(names = "--conv-peak",
             description = "Also time the network's heaviest convolution alone (oneDNN, channels-last; fastest of 20"
                     + " calls each of forward, input gradient and weight gradient) and report its GFLOP/s next to the"
@@ -115,11 +121,13 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        boolean folding = KernelPaths.foldsBatchNorm();   // a process-wide switch: restored afterwards
+        boolean folding = KernelPaths.foldsBatchNorm();   // process-wide switches: restored afterwards
+        long chunkBytes = KernelPaths.inferenceChunkBytes();
         try {
             return run();
         } finally {
             KernelPaths.setFoldBatchNorm(folding);
+            KernelPaths.setInferenceChunkBytes(chunkBytes);
         }
     }
 
@@ -140,6 +148,13 @@ final class BenchCommand implements Callable<Integer> {
         long[] shape = Models.inputShape(input);
         boolean nhwc = parseMemoryFormat(memoryFormat);
         KernelPaths.setFoldBatchNorm(foldBatchNorm);
+        if (inferenceChunkBytes != null) {
+            if (inferenceChunkBytes < 0) {
+                throw new IllegalArgumentException("--inference-chunk-bytes must be >= 0 (0: the whole batch at once),"
+                        + " got " + inferenceChunkBytes);
+            }
+            KernelPaths.setInferenceChunkBytes(inferenceChunkBytes);
+        }
         DropMode mode = parseMode(dropMode);
         ResNet builder = Models.resnet(model).inputShape(shape[0], shape[1], shape[2]).numClasses(classes)
                 .shortcut(parseShortcut(shortcut)).seed(seed).regularization(parsePolicy(policy, weightDecay))

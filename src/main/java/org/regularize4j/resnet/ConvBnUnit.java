@@ -40,6 +40,7 @@ final class ConvBnUnit {
     private INDArray foldedBias;
     private INDArray foldScale;
     private long foldedCalls;
+    private long foldedConvolutions;
     /** Multiply-add FLOPs (2 per multiply-add) of this unit's convolution calls so far; the last input shape. */
     private long flops;
     private long[] lastInputShape;
@@ -111,12 +112,12 @@ final class ConvBnUnit {
         }
         DataType dt = x.dataType();
         long[] shape = outShape(x);
-        countForward(x, shape);
         if (!training && foldsHere()) {
             INDArray y = mgr.createUninitialized(outType, dt, shape, 'c');
             forwardFolded(x, y, false, spec.relu(), outScale);
             return y;
         }
+        countForward(x, shape);
         INDArray c = mgr.createUninitialized(training ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM, dt, shape,
                 'c');
         conv.forward(x, w, c);
@@ -152,7 +153,35 @@ final class ConvBnUnit {
      * Only where {@link #foldsHere()}.
      */
     void forwardFolded(INDArray x, INDArray y, boolean accumulate, boolean relu, double outScale) {
+        fold(outScale);
+        convolveFolded(x, y, accumulate, relu);
+    }
+
+    /**
+     * The folded convolution of {@link #fold}'s last call: {@code y = BN(conv(x))} (times its multiplier), plus
+     * the previous contents of {@code y} when {@code accumulate}, ReLU'd when {@code relu}. Called on any number of
+     * row ranges of a batch after one fold.
+     */
+    void convolveFolded(INDArray x, INDArray y, boolean accumulate, boolean relu) {
+        requireFolded();
+        countForward(x, y.shape());
+        conv.forwardFused(x, foldedW, foldedBias, accumulate, relu, y);
+        foldedConvolutions++;
+    }
+
+    private void requireFolded() {
+        if (foldedW == null) {
+            throw new IllegalStateException("fold(outScale) must come before the folded convolution");
+        }
+    }
+
+    /**
+     * Batch norm (times {@code outScale}) folded into the weights and a bias for {@link #convolveFolded}: weights
+     * scaled per output channel by {@code outScale · gamma / sqrt(var + eps)}, from the current parameters.
+     */
+    void fold(double outScale) {
         checkOutScale(outScale);
+        foldedCalls++;
         int c = spec.outChannels();
         if (foldedW == null || foldedW.dataType() != w.dataType() || !java.util.Arrays.equals(foldedW.shape(),
                 w.shape())) {
@@ -176,8 +205,6 @@ final class ConvBnUnit {
         INDArray wc = NativeOps.contiguous(w);
         Nd4j.getExecutioner().exec(new BroadcastMulOp(wc.reshape('c', c, wc.length() / c), foldScale,
                 foldedW.reshape('c', c, foldedW.length() / c), 0));
-        conv.forwardFused(x, foldedW, foldedBias, accumulate, relu, y);
-        foldedCalls++;
     }
 
     private void countForward(INDArray x, long[] outShape) {
@@ -204,6 +231,11 @@ final class ConvBnUnit {
     /** Inference passes run with batch norm folded (for tests). */
     long foldedCalls() {
         return foldedCalls;
+    }
+
+    /** How many folded convolution calls ran (one per row range of a batch: more than folds when chunked). */
+    long foldedConvolutions() {
+        return foldedConvolutions;
     }
 
     /**

@@ -7,6 +7,8 @@ import org.deeplearning4j.nn.workspace.LayerWorkspaceMgr;
 import org.nd4j.common.primitives.Pair;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.regularize4j.backend.ConvBnKernels;
 import org.regularize4j.backend.KernelPaths;
 import org.regularize4j.backend.NativeKernels;
@@ -136,31 +138,74 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
     }
 
     /**
-     * Inference with batch norm folded into every convolution ({@link KernelPaths#foldsBatchNorm()}): the shortcut is
-     * written into the output first (a copy of the input, the zero-padded input, or the folded projection), then the
-     * branch's last convolution adds to it and applies the block's ReLU as oneDNN post-ops, with the branch's
-     * inference multiplier {@code branchScale} folded into its weights. No batch-norm or block-output pass.
+     * Inference with batch norm folded into every convolution ({@link KernelPaths#foldsBatchNorm()}): the branch's
+     * last convolution adds the shortcut and applies the block's ReLU as oneDNN post-ops, with the branch's inference
+     * multiplier {@code branchScale} folded into its weights; the shortcut (a copy of the input, the zero-padded
+     * input, or the folded projection) is written into the output first and added by a sum post-op. No batch-norm
+     * or block-output pass. (Reading an identity shortcut with a binary post-op instead of the copy made oneDNN 2.5
+     * leave its brgconv kernels for slower jit ones: the ResNet-20 pass took 5% longer, docs/backends.md.) The
+     * block runs on row ranges of the batch ({@link KernelPaths#inferenceChunkRows}), the whole block per range, so
+     * that the branch's intermediate activations are still in the cache when the next convolution reads them.
      */
     private INDArray foldedInference(INDArray x, double branchScale, LayerWorkspaceMgr mgr) {
         ResidualBlock c = layerConf();
         ConvBnKernels k = kernels();
         List<ConvBnUnit> units = units();
         int n = c.branchUnits();
-        INDArray h = x;
-        for (int i = 0; i < n - 1; i++) {
-            h = units.get(i).forward(h, false, mgr, ArrayType.FF_WORKING_MEM);
-        }
         ConvBnUnit last = units.get(n - 1);
-        INDArray out = mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, last.outShape(h), 'c');
-        if (!c.changesShape()) {
-            k.copy(x, out);
-        } else if (c.zeroPadShortcut()) {
-            k.zeroPadShortcut(x, c.getStride(), padBefore(channels(x)), out);
-        } else {
-            projection().forwardFolded(x, out, false, false, 1.0);
+        for (int i = 0; i < n; i++) {
+            units.get(i).fold(i == n - 1 ? branchScale : 1.0);
         }
-        last.forwardFolded(h, out, true, true, branchScale);
+        boolean projection = c.changesShape() && !c.zeroPadShortcut();
+        if (projection) {
+            projection().fold(1.0);
+        }
+        long batch = x.size(0);
+        long rows = KernelPaths.inferenceChunkRows(batch, x.length() / batch * x.dataType().width());
+        INDArray[] buffers = new INDArray[n - 1];
+        INDArray out = null;
+        for (long start = 0; start < batch; start += rows) {
+            long r = Math.min(rows, batch - start);
+            INDArray xr = rows(x, start, r);
+            INDArray h = xr;
+            for (int i = 0; i < n - 1; i++) {
+                ConvBnUnit u = units.get(i);
+                if (buffers[i] == null) {   // the first range is the largest
+                    buffers[i] = mgr.createUninitialized(ArrayType.FF_WORKING_MEM, dataType, u.outShape(h), 'c');
+                }
+                INDArray hr = rows(buffers[i], 0, r);
+                u.convolveFolded(h, hr, false, u.spec().relu());
+                h = hr;
+            }
+            if (out == null) {
+                long[] shape = last.outShape(h);
+                shape[0] = batch;
+                out = mgr.createUninitialized(ArrayType.ACTIVATIONS, dataType, shape, 'c');
+            }
+            INDArray or = rows(out, start, r);
+            if (!c.changesShape()) {
+                k.copy(xr, or);
+            } else if (projection) {
+                projection().convolveFolded(xr, or, false, false);
+            } else {
+                k.zeroPadShortcut(xr, c.getStride(), padBefore(channels(x)), or);
+            }
+            last.convolveFolded(h, or, true, true);
+        }
         return out;
+    }
+
+    /** Examples {@code [start, start + count)} of {@code a} (a view; {@code a} itself when that is all of it). */
+    private static INDArray rows(INDArray a, long start, long count) {
+        if (start == 0 && count == a.size(0)) {
+            return a;
+        }
+        INDArrayIndex[] index = new INDArrayIndex[a.rank()];
+        index[0] = NDArrayIndex.interval(start, start + count);
+        for (int d = 1; d < index.length; d++) {
+            index[d] = NDArrayIndex.all();
+        }
+        return a.get(index);
     }
 
     /** Once per block: a declared ReLU input must have no negative value. */

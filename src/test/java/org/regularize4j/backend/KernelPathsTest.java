@@ -221,6 +221,36 @@ class KernelPathsTest {
     }
 
     @Test
+    void inferenceChunksAreBalancedAndBounded() {
+        long saved = KernelPaths.inferenceChunkBytes();
+        try {
+            assertEquals(KernelPaths.DEFAULT_CHUNK_BYTES, saved, "the default unless the system property is set");
+            KernelPaths.setInferenceChunkBytes(2L << 20);
+            assertEquals(32, KernelPaths.inferenceChunkRows(256, 16 * 32 * 32 * 4));   // ResNet-20's first stage
+            assertEquals(128, KernelPaths.inferenceChunkRows(256, 64 * 8 * 8 * 4));
+            assertEquals(25, KernelPaths.inferenceChunkRows(100, 64 * 1024), "4 chunks of 25, not 3 x 32 + 4");
+            assertEquals(100, KernelPaths.inferenceChunkRows(100, 16 * 1024), "the batch fits in one chunk");
+            assertEquals(32, KernelPaths.inferenceChunkRows(32, 64 * 56 * 56 * 4),
+                    "fewer than MIN_CHUNK_ROWS examples per chunk: the whole batch");
+            assertEquals(1, KernelPaths.inferenceChunkRows(1, 1 << 30));
+            for (long batch = 1; batch <= 300; batch++) {   // chunks cover the batch, none empty, none over budget
+                long rows = KernelPaths.inferenceChunkRows(batch, 40_000);
+                long chunks = (batch + rows - 1) / rows;
+                assertTrue(rows >= 1 && rows <= batch && (chunks - 1) * rows < batch, "batch " + batch);
+                assertTrue(rows == batch ? batch * 40_000L <= (2L << 20) || (2L << 20) / 40_000 < 16
+                        : rows * 40_000L <= (2L << 20), "batch " + batch + ": " + rows + " rows");
+            }
+            KernelPaths.setInferenceChunkBytes(0);
+            assertEquals(256, KernelPaths.inferenceChunkRows(256, 64), "0: off");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> KernelPaths.setInferenceChunkBytes(-1));
+            assertTrue(e.getMessage().contains("inference chunk bytes must be >= 0"), e.getMessage());
+        } finally {
+            KernelPaths.setInferenceChunkBytes(saved);
+        }
+    }
+
+    @Test
     void layoutRoundTripsAndNamesParse() {
         for (KernelPath p : KernelPath.values()) {
             assertEquals(p, KernelPath.of(p.id()));

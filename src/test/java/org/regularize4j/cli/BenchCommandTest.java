@@ -97,6 +97,22 @@ class BenchCommandTest {
         assertTrue(m.find(), json);
         assertEquals(forward / 1e9, Double.parseDouble(m.group(1)), 2e-6, json);
 
+        // folded, and each block in ranges of 16 examples (a 32-example batch in 2): the same FLOPs per example
+        run = CliRun.of("bench", "--model", "resnet8", "--batch", "32", "--iters", "2", "--warmup", "1",
+                "--input", "3x8x8", "--memory-format", "nhwc", "--inference", "--inference-chunk-bytes",
+                String.valueOf(16 * 16 * 8 * 8 * 4));
+        assertEquals(0, run.exitCode(), run.err());
+        assertTrue(run.lastLine().contains("\"fold_batch_norm\": true"), run.lastLine());
+        m = java.util.regex.Pattern.compile("\"conv_gflop_per_iter\": ([0-9.]+)").matcher(run.lastLine());
+        assertTrue(m.find(), run.lastLine());
+        assertEquals(8 * forward / 1e9, Double.parseDouble(m.group(1)), 2e-6, "folded: every convolution counted");
+        assertEquals(org.regularize4j.backend.KernelPaths.DEFAULT_CHUNK_BYTES,
+                org.regularize4j.backend.KernelPaths.inferenceChunkBytes(), "the process-wide setting is restored");
+        run = CliRun.of("bench", "--model", "resnet8", "--batch", "2", "--iters", "1", "--inference",
+                "--inference-chunk-bytes", "-5");
+        assertEquals(2, run.exitCode());
+        assertTrue(run.err().contains("--inference-chunk-bytes"), run.err());
+
         run = CliRun.of("bench", "--model", "resnet8", "--batch", "4", "--iters", "2", "--warmup", "1",
                 "--input", "3x8x8", "--conv-peak");
         assertEquals(0, run.exitCode(), run.err());

@@ -33,6 +33,42 @@ class FoldedInferenceTest {
     @AfterEach
     void restore() {
         KernelPaths.setFoldBatchNorm(true);
+        KernelPaths.setInferenceChunkBytes(KernelPaths.DEFAULT_CHUNK_BYTES);
+    }
+
+    /**
+     * Blocks run on row ranges of the batch (chunks of 16 x 16 x 16 floats per example at the first stage: 37
+     * examples in 3 ranges) give the one-pass outputs within float rounding, for every shortcut kind and the
+     * bottleneck block, and the ranges do run (more folded convolution calls than folds).
+     */
+    @Test
+    void chunkedInferenceEqualsOnePass() {
+        FastPath.requireDirectConv();
+        for (String variant : List.of("PROJECTION", "ZERO_PAD", "bottleneck")) {
+            ResNet r = variant.equals("bottleneck")
+                    ? ResNet.imagenet(50).smallInputStem(true).widthMultiplier(0.125)
+                    : ResNet.cifar(14).shortcut(variant.equals("ZERO_PAD") ? ShortcutType.ZERO_PAD
+                    : ShortcutType.PROJECTION);
+            r = r.inputShape(3, 16, 16).numClasses(3).seed(7).updater(new Sgd(0.05));
+            ComputationGraph net = ChannelsLastTest.build(r, KernelPath.CHANNELS_LAST);
+            randomizeBatchNorm(net, 13);
+            INDArray x = BatchModeSkipTest.data(37, 3, 16, 6).getFeatures();
+            KernelPaths.setInferenceChunkBytes(0);
+            long calls = foldedConvolutions(net);
+            long folds = foldedCalls(net);
+            Map<String, INDArray> whole = activations(net, x);
+            assertEquals(foldedConvolutions(net) - calls, foldedCalls(net) - folds, variant + ": one call per fold");
+            long perExample = 16 * 16 * 16 * 4;   // the first stage's block input (16 channels at 16x16)
+            KernelPaths.setInferenceChunkBytes(KernelPaths.MIN_CHUNK_ROWS * perExample);
+            calls = foldedConvolutions(net);
+            folds = foldedCalls(net);
+            Map<String, INDArray> chunked = activations(net, x);
+            assertTrue(foldedConvolutions(net) - calls > foldedCalls(net) - folds, variant + ": ranges ran");
+            assertSame(whole, chunked, variant + " chunked");
+            KernelPaths.setFoldBatchNorm(false);
+            assertSame(activations(net, x), chunked, variant + " chunked vs unfolded");
+            KernelPaths.setFoldBatchNorm(true);
+        }
     }
 
     @Test
@@ -129,6 +165,19 @@ class FoldedInferenceTest {
                 }
             }
         }
+    }
+
+    /** Folded convolution calls of the whole network so far. */
+    static long foldedConvolutions(ComputationGraph net) {
+        long n = 0;
+        for (Layer l : net.getLayers()) {
+            if (l instanceof ConvBnStackImpl) {
+                for (ConvBnUnit u : ((ConvBnStackImpl<?>) l).units()) {
+                    n += u.foldedConvolutions();
+                }
+            }
+        }
+        return n;
     }
 
     /** Folded unit passes of the whole network so far. */
