@@ -51,6 +51,7 @@ import static org.bytedeco.dnnl.global.dnnl.dnnl_f32;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_format_tag_any;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_forward_training;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_create;
+import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_get_size;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_equal;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_init_by_strides;
 import static org.bytedeco.dnnl.global.dnnl.dnnl_memory_desc_init_by_tag;
@@ -141,6 +142,8 @@ public final class DirectConv implements AutoCloseable {
         dnnl_memory wFwd;
         dnnl_memory wBwd;
         dnnl_memory dwInner;
+        /** Bytes of the largest weights buffer in oneDNN's layouts (they live in the thread's scratch). */
+        long scratchBytes;
         final Inference[] inference = new Inference[4];   // by (accumulate ? 2 : 0) + (relu ? 1 : 0), made on demand
         final List<Object> owned = new ArrayList<>();   // everything created, for run()
         final Address[] addresses = {new Address(), new Address(), new Address(), new Address()};
@@ -404,18 +407,47 @@ public final class DirectConv implements AutoCloseable {
         hd.owned.add(p);
     }
 
-    /** A memory object; {@code data} null: no buffer yet (set per call); {@link #ALLOCATE}: oneDNN allocates. */
+    /** A memory object; {@code data} null: no buffer yet (set per call). */
     private static void memory(Handles hd, dnnl_memory m, dnnl_memory_desc_t md, Pointer data) {
         check(dnnl_memory_create(m, md, engine, data), "memory_create");
         hd.owned.add(m);
     }
 
-    /** DNNL_MEMORY_ALLOCATE, ((void *) -1) in the C API: oneDNN allocates and owns the buffer. */
-    private static final Pointer ALLOCATE = new Address().at(-1L);
+    /** Each thread's buffer for weights in oneDNN's layouts, shared by all its plans (it only grows). */
+    private static final ThreadLocal<WeightScratch> SCRATCH = ThreadLocal.withInitial(WeightScratch::new);
+
+    /** A 64-byte aligned native buffer of at least the largest size asked for so far. */
+    private static final class WeightScratch {
+        private BytePointer buffer;
+        private long capacity;
+        private final Address address = new Address();
+
+        Pointer at(long bytes) {
+            if (bytes > capacity) {
+                if (buffer != null) {
+                    buffer.close();
+                }
+                buffer = new BytePointer(bytes + 64);
+                capacity = bytes;
+                address.at((buffer.address() + 63) & ~63L);
+            }
+            return address;
+        }
+    }
+
+    /** Points a weights memory in oneDNN's layout at the calling thread's scratch buffer for the next primitive. */
+    private static void scratch(Handles hd, dnnl_memory m) {
+        int rc = dnnl_memory_set_data_handle(m, SCRATCH.get().at(hd.scratchBytes));
+        if (rc != dnnl_success) {
+            throw new IllegalStateException("oneDNN convolution: memory_set_data_handle failed (status " + rc + ")");
+        }
+    }
 
     /**
-     * The memory for a primitive's weights: the user's when oneDNN takes DL4J's layout as it is, else a buffer of
-     * oneDNN's layout and a reorder to it ({@code fromUser}) or from it.
+     * The memory for a primitive's weights: the user's when oneDNN takes DL4J's layout as it is, else a memory of
+     * oneDNN's layout and a reorder to it ({@code fromUser}) or from it. Such a memory has no buffer of its own: its
+     * contents live only from the reorder to the convolution (or back), so every plan of a thread shares one scratch
+     * buffer ({@link #scratch}); a ResNet-50 would otherwise hold three copies of its 23.5M weights.
      */
     private static dnnl_memory weights(Handles hd, dnnl_memory_desc_t md, dnnl_memory user, dnnl_memory_desc_t userMd,
                                        boolean fromUser, dnnl_primitive[] reorder) {
@@ -423,7 +455,8 @@ public final class DirectConv implements AutoCloseable {
             return user;
         }
         dnnl_memory m = new dnnl_memory();
-        memory(hd, m, md, ALLOCATE);
+        memory(hd, m, md, null);   // pointed at the thread's scratch for each call (WeightScratch)
+        hd.scratchBytes = Math.max(hd.scratchBytes, dnnl_memory_desc_get_size(md));
         dnnl_primitive_desc rpd = new dnnl_primitive_desc();
         try {
             check(fromUser ? dnnl_reorder_primitive_desc_create(rpd, userMd, engine, md, engine, null)
@@ -477,6 +510,7 @@ public final class DirectConv implements AutoCloseable {
         set(hd.y, hd.addresses[1], y);
         set(hd.wUser, hd.addresses[2], w);
         if (hd.reorderFwd != null) {
+            scratch(hd, hd.wFwd);
             execute(hd, hd.reorderFwd, "forward", DNNL_ARG_SRC, hd.wUser, DNNL_ARG_DST, hd.wFwd);
         }
         execute(hd, hd.fwd, "forward", DNNL_ARG_SRC, hd.x, DNNL_ARG_WEIGHTS, hd.wFwd, DNNL_ARG_DST, hd.y);
@@ -500,6 +534,7 @@ public final class DirectConv implements AutoCloseable {
             set(hd.dx, hd.addresses[1], dx);
             set(hd.wUser, hd.addresses[2], w);
             if (hd.reorderBwd != null) {
+                scratch(hd, hd.wBwd);
                 execute(hd, hd.reorderBwd, "backward", DNNL_ARG_SRC, hd.wUser, DNNL_ARG_DST, hd.wBwd);
             }
             execute(hd, hd.bwdData, "backward", DNNL_ARG_DIFF_DST, hd.dy, DNNL_ARG_WEIGHTS, hd.wBwd, DNNL_ARG_DIFF_SRC,
@@ -507,6 +542,9 @@ public final class DirectConv implements AutoCloseable {
         }
         set(hd.x, hd.addresses[1], x);
         set(hd.dwUser, hd.addresses[2], dw);
+        if (hd.reorderDw != null) {
+            scratch(hd, hd.dwInner);
+        }
         execute(hd, hd.bwdWeights, "backward", DNNL_ARG_SRC, hd.x, DNNL_ARG_DIFF_DST, hd.dy, DNNL_ARG_DIFF_WEIGHTS,
                 hd.dwInner);
         if (hd.reorderDw != null) {
@@ -534,6 +572,7 @@ public final class DirectConv implements AutoCloseable {
         set(hd.y, hd.addresses[1], y);
         set(hd.wUser, hd.addresses[2], w);
         if (inf.reorder != null) {
+            scratch(hd, inf.weights);
             execute(hd, inf.reorder, "inference", DNNL_ARG_SRC, hd.wUser, DNNL_ARG_DST, inf.weights);
         }
         set(inf.bias, hd.addresses[3], bias);

@@ -111,6 +111,62 @@ class DirectConvTest {
         }
     }
 
+    /**
+     * Plans share one weights scratch buffer per thread (the weights in oneDNN's layouts live only from the reorder
+     * to the convolution): calls interleaved with a plan whose weights are larger (the buffer grows in between), and
+     * calls from another thread, give the same results as each plan alone.
+     */
+    @Test
+    void plansShareTheWeightsScratch() throws Exception {
+        FastPath.requireDirectConv();
+        Nd4j.getRandom().setSeed(9);
+        try (DirectConv small = DirectConv.create(4, 16, 8, 8, 16, 3, 1, 1);
+             DirectConv large = DirectConv.create(2, 64, 6, 6, 128, 3, 1, 1)) {
+            INDArray x = Nd4j.randn(DataType.FLOAT, 4, 8, 8, 16);
+            INDArray w = Nd4j.randn(DataType.FLOAT, 16, 16, 3, 3);
+            INDArray dy = Nd4j.randn(DataType.FLOAT, small.outShape());
+            INDArray y0 = Nd4j.create(DataType.FLOAT, small.outShape());
+            INDArray dx0 = x.ulike();
+            INDArray dw0 = w.ulike();
+            small.forward(x, w, y0);
+            small.backward(x, w, dy, dx0, dw0);
+            INDArray bias = Nd4j.randn(DataType.FLOAT, 16);
+            INDArray yi0 = Nd4j.create(DataType.FLOAT, small.outShape());
+            small.forwardInference(x, w, bias, false, true, yi0);
+
+            INDArray xl = Nd4j.randn(DataType.FLOAT, 2, 6, 6, 64);
+            INDArray wl = Nd4j.randn(DataType.FLOAT, 128, 64, 3, 3);
+            INDArray yl = Nd4j.create(DataType.FLOAT, large.outShape());
+            large.forward(xl, wl, yl);
+            INDArray y1 = Nd4j.create(DataType.FLOAT, small.outShape());
+            small.forward(x, w, y1);
+            large.backward(xl, wl, Nd4j.randn(DataType.FLOAT, large.outShape()), xl.ulike(), wl.ulike());
+            INDArray dx1 = x.ulike();
+            INDArray dw1 = w.ulike();
+            small.backward(x, w, dy, dx1, dw1);
+            large.forwardInference(xl, wl, Nd4j.randn(DataType.FLOAT, 128), false, false, yl);
+            INDArray yi1 = Nd4j.create(DataType.FLOAT, small.outShape());
+            small.forwardInference(x, w, bias, false, true, yi1);
+            assertEquals(y0, y1, "forward");
+            assertEquals(dx0, dx1, "input gradient");
+            assertEquals(dw0, dw1, "weight gradient");
+            assertEquals(yi0, yi1, "inference");
+
+            INDArray[] other = new INDArray[3];
+            Thread t = new Thread(() -> {
+                other[0] = Nd4j.create(DataType.FLOAT, small.outShape());
+                other[1] = x.ulike();
+                other[2] = w.ulike();
+                small.forward(x, w, other[0]);
+                small.backward(x, w, dy, other[1], other[2]);
+            });
+            t.start();
+            t.join();
+            assertEquals(y0, other[0], "forward on another thread");
+            assertEquals(dw0, other[2], "weight gradient on another thread");
+        }
+    }
+
     @Test
     void maxPoolingMatchesLibnd4j() {
         FastPath.requireDirectConv();
