@@ -243,21 +243,39 @@ final class ConvBnUnit {
      * {@code grads}) and returns the input gradient, created as {@code dxType}.
      */
     INDArray backward(INDArray dOut, Map<String, INDArray> grads, LayerWorkspaceMgr mgr, ArrayType dxType) {
-        return backward(dOut, 1.0, null, grads, mgr, dxType);
+        return backward(dOut, 1.0, null, grads, mgr, dxType, null);
+    }
+
+    /** The number of elements of this unit's convolution output in the last training pass (0 before one). */
+    long convOutLength() {
+        return convOut == null ? 0 : convOut.length();
     }
 
     /**
      * Backward pass from the gradient {@code dOutScale · exampleScales[i] · dOut[i]} per example i
      * ({@code exampleScales} null: none); the kernels fold the multipliers in where they can (no pass of their own).
-     * {@code dOut} is never written.
+     * {@code dOut} is never written. The convolution-output gradient, dead when this returns, goes into the first
+     * elements of {@code scratch} (a rank-1 array of at least {@link #convOutLength()} elements, which callers
+     * reuse from unit to unit) or, when it is null, into a new working array.
      */
     INDArray backward(INDArray dOut, double dOutScale, float[] exampleScales, Map<String, INDArray> grads,
-                      LayerWorkspaceMgr mgr, ArrayType dxType) {
+                      LayerWorkspaceMgr mgr, ArrayType dxType, INDArray scratch) {
         if (convOut == null) {
             throw new IllegalStateException("Cannot do backward pass in " + spec + ": no training forward pass");
         }
         DataType dt = dOut.dataType();
-        INDArray dConv = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dt, convOut.shape(), 'c');
+        INDArray dConv;
+        if (scratch == null) {
+            dConv = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dt, convOut.shape(), 'c');
+        } else {
+            if (scratch.rank() != 1 || scratch.length() < convOut.length() || scratch.dataType() != dt) {
+                throw new IllegalArgumentException("scratch must be a rank-1 " + dt + " array of at least "
+                        + convOut.length() + " elements, got " + scratch.shapeInfoToString());
+            }
+            dConv = (scratch.length() == convOut.length() ? scratch
+                    : scratch.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(0, convOut.length())))
+                    .reshape('c', convOut.shape());
+        }
         kernels.batchNormBackward(convOut, output, spec.relu(), dOut, dOutScale, exampleScales, meanValues, varValues,
                 gamma, eps, dConv, grads.get(spec.gammaKey()), grads.get(spec.betaKey()), mgr);
         runningStatisticsGradient(grads);

@@ -312,12 +312,14 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         INDArray d = k.reluBackward(output, eps,
                 mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, eps.shape(), 'c'));
         INDArray dx = null;
+        INDArray scratch = null;
         if (branchComputed) {
             // the units read their output gradient and never write it; the branch's multipliers (a uniform one in
             // BATCH mode or when no example is dropped, per-example ones in ROW mode) go to the last unit's batch-norm
             // backward pass, which folds them in where its kernels can
             boolean uniform = scales.isUniform();
             float[] perExample = uniform ? null : floats(scales);
+            scratch = gradientScratch(mgr);
             INDArray g = d;
             for (int i = n - 1; i >= 0; i--) {
                 boolean last = i == n - 1;
@@ -327,7 +329,7 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
                 dropBlock.maskGradient(i, g, unit.spec().relu());
                 INDArray gIn = unit.backward(g, (uniform && last ? scales.get(0) : 1.0) * dropBlock.gradientScale(i),
                         last ? perExample : null, gradientViews, mgr,
-                        i == 0 ? ArrayType.ACTIVATION_GRAD : ArrayType.BP_WORKING_MEM);
+                        i == 0 ? ArrayType.ACTIVATION_GRAD : ArrayType.BP_WORKING_MEM, scratch);
                 dropBlock.restoreGradient(i, g);
                 g = gIn;
             }
@@ -342,12 +344,31 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
             }
             k.zeroPadShortcutBackward(d, c.getStride(), padBefore(channels(innerInputShape, k.channelsLast())), dx,
                     accumulate);
-        } else if (dx == null) {
-            dx = projection().backward(d, gradientViews, mgr, ArrayType.ACTIVATION_GRAD);
         } else {
-            k.add(dx, projection().backward(d, gradientViews, mgr, ArrayType.BP_WORKING_MEM), dx);
+            ConvBnUnit p = projection();
+            if (scratch == null) {
+                scratch = gradientScratch(mgr);
+            }
+            if (dx == null) {
+                dx = p.backward(d, 1.0, null, gradientViews, mgr, ArrayType.ACTIVATION_GRAD, scratch);
+            } else {
+                k.add(dx, p.backward(d, 1.0, null, gradientViews, mgr, ArrayType.BP_WORKING_MEM, scratch), dx);
+            }
         }
         return new Pair<>(gradientObject(), dx);
+    }
+
+    /**
+     * One working array for the convolution-output gradients of all units of the block, in turn (each is dead
+     * when its unit's backward pass returns): the largest of them instead of one per unit. At a ResNet-50's first
+     * stage that is 103 MB instead of 257 MB.
+     */
+    private INDArray gradientScratch(LayerWorkspaceMgr mgr) {
+        long length = 0;
+        for (ConvBnUnit u : units()) {
+            length = Math.max(length, u.convOutLength());
+        }
+        return mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, new long[] {length}, 'c');
     }
 
     /** The DropBlock mask of branch unit {@code unit} in the last training forward pass, or null. */
