@@ -39,12 +39,44 @@ public final class KernelPaths {
     private static volatile boolean foldBatchNorm =
             Boolean.parseBoolean(System.getProperty("regularize4j.foldBatchNorm", "true"));
 
+    /** The default of {@link #recomputeMinBytes()}: 5 MiB (measured, docs/performance.md). */
+    public static final long DEFAULT_RECOMPUTE_MIN_BYTES = 5L << 20;
+    private static volatile long recomputeMinBytes = parseBytes("regularize4j.recomputeMinBytes",
+            System.getProperty("regularize4j.recomputeMinBytes", String.valueOf(DEFAULT_RECOMPUTE_MIN_BYTES)));
+
+    /**
+     * A residual block on the channels-last path drops each intermediate output of its branch (conv → batch norm
+     * → ReLU of every unit but the last) of at least this many bytes after the forward pass, and recomputes it from
+     * the kept convolution output in the backward pass: one normalization pass traded for one activation (the same
+     * values; units with DropBlock keep theirs). Recomputing all of them cost 7% of a ResNet-20 step at batch 64
+     * (whose are 4 MiB at most, so the default keeps them); at ImageNet sizes the default saves about 400 MB of a
+     * ResNet-50's 3.8 GB at batch 32 at no measurable cost. The system
+     * property {@code regularize4j.recomputeMinBytes} or {@link #setRecomputeMinBytes} sets it;
+     * {@link Long#MAX_VALUE} turns it off, 0 recomputes every intermediate output.
+     */
+    public static long recomputeMinBytes() {
+        return recomputeMinBytes;
+    }
+
+    /**
+     * Sets {@link #recomputeMinBytes()} (read at every training pass). For tests and benchmarks.
+     *
+     * @param bytes {@code >= 0}
+     */
+    public static void setRecomputeMinBytes(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("recompute min bytes must be >= 0 (Long.MAX_VALUE: off), got "
+                    + bytes);
+        }
+        recomputeMinBytes = bytes;
+    }
+
     /** The default of {@link #inferenceChunkBytes()}: 2 MiB (measured, docs/performance.md). */
     public static final long DEFAULT_CHUNK_BYTES = 2L << 20;
     /** The fewest examples in an inference chunk: below it, the batch runs at once. */
     public static final int MIN_CHUNK_ROWS = 16;
-    private static volatile long inferenceChunkBytes =
-            parseChunkBytes(System.getProperty("regularize4j.inferenceChunkBytes", String.valueOf(DEFAULT_CHUNK_BYTES)));
+    private static volatile long inferenceChunkBytes = parseBytes("regularize4j.inferenceChunkBytes",
+            System.getProperty("regularize4j.inferenceChunkBytes", String.valueOf(DEFAULT_CHUNK_BYTES)));
 
     private KernelPaths() {
     }
@@ -116,7 +148,7 @@ public final class KernelPaths {
         return (batch + chunks - 1) / chunks;
     }
 
-    private static long parseChunkBytes(String value) {
+    private static long parseBytes(String property, String value) {
         try {
             long bytes = Long.parseLong(value.trim());
             if (bytes >= 0) {
@@ -125,8 +157,8 @@ public final class KernelPaths {
         } catch (NumberFormatException ignored) {
             // reported below
         }
-        throw new IllegalArgumentException("system property regularize4j.inferenceChunkBytes must be a number of"
-                + " bytes >= 0 (0: off), got \"" + value + "\"");
+        throw new IllegalArgumentException("system property " + property + " must be a number of bytes >= 0, got \""
+                + value + "\"");
     }
 
     /** The path forced by {@link #setOverride} or the system property, or null for the automatic choice. */

@@ -80,6 +80,11 @@ final class BranchDropBlock {
         return scales[unit];
     }
 
+    /** Whether unit {@code unit}'s output has blocks dropped in this pass (after {@link #scale} for it). */
+    boolean drops(int unit) {
+        return dropped[unit] != null;
+    }
+
     /** Zeroes the dropped activations of unit {@code unit}'s output (already multiplied by {@link #scale}). */
     void zeroDropped(int unit, INDArray h) {
         DropBlockMask.Blocks d = dropped[unit];

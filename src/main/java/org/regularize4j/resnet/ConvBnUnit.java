@@ -41,6 +41,9 @@ final class ConvBnUnit {
     private INDArray foldScale;
     private long foldedCalls;
     private long foldedConvolutions;
+    private long recomputations;
+    /** The output multiplier of the last training pass. */
+    private double lastOutScale = 1.0;
     /** Multiply-add FLOPs (2 per multiply-add) of this unit's convolution calls so far; the last input shape. */
     private long flops;
     private long[] lastInputShape;
@@ -123,6 +126,7 @@ final class ConvBnUnit {
         conv.forward(x, w, c);
         INDArray out = mgr.createUninitialized(outType, dt, shape, 'c');
         if (training) {
+            lastOutScale = outScale;
             batchCount = shape[0] * shape[1] * shape[2] * shape[3] / spec.outChannels();
             kernels.batchNormTraining(c, g, b, eps, spec.relu(), out, meanValues, varValues);
             input = x;
@@ -244,6 +248,54 @@ final class ConvBnUnit {
      */
     INDArray backward(INDArray dOut, Map<String, INDArray> grads, LayerWorkspaceMgr mgr, ArrayType dxType) {
         return backward(dOut, 1.0, null, grads, mgr, dxType, null);
+    }
+
+    /**
+     * Drops the reference to the last training pass's output, which the caller did not keep (it is recomputed by
+     * {@link #recomputeOutput} when the backward pass needs it). Only after a pass without an output multiplier.
+     */
+    void forgetOutput() {
+        if (lastOutScale != 1.0) {
+            throw new IllegalStateException(spec + ": an output with a multiplier (" + lastOutScale + ") is kept,"
+                    + " not recomputed");
+        }
+        output = null;
+    }
+
+    /** Whether the last training pass's output is held (false after {@link #forgetOutput}). */
+    boolean keepsOutput() {
+        return output != null || convOut == null;
+    }
+
+    /**
+     * The last training pass's output computed again from the kept convolution output and batch statistics (the
+     * kernels' normalization as in the forward pass: the same values), into working memory of the backward pass;
+     * the unit's backward pass uses it for its ReLU mask.
+     */
+    INDArray recomputeOutput(LayerWorkspaceMgr mgr) {
+        if (convOut == null) {
+            throw new IllegalStateException("Cannot recompute the output of " + spec + ": no training forward pass");
+        }
+        INDArray out = mgr.createUninitialized(ArrayType.BP_WORKING_MEM, convOut.dataType(), convOut.shape(), 'c');
+        kernels.batchNormInference(convOut, meanValues, varValues, gamma, beta, eps, spec.relu(), out);
+        output = out;
+        recomputations++;
+        return out;
+    }
+
+    /** How many times {@link #recomputeOutput} ran (for tests). */
+    long recomputations() {
+        return recomputations;
+    }
+
+    /** Points the backward pass at a recomputed input (the previous unit's {@link #recomputeOutput}). */
+    void rebindInput(INDArray x) {
+        if (input == null || !java.util.Arrays.equals(input.shape(), x.shape())) {
+            throw new IllegalArgumentException("the recomputed input must have the kept input's shape "
+                    + (input == null ? "(none kept)" : java.util.Arrays.toString(input.shape())) + ", got "
+                    + java.util.Arrays.toString(x.shape()));
+        }
+        input = x;
     }
 
     /** The number of elements of this unit's convolution output in the last training pass (0 before one). */

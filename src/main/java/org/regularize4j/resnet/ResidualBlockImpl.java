@@ -119,12 +119,20 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
             int n = c.branchUnits();
             INDArray h = x;
             for (int i = 0; i < n; i++) {
-                ArrayType keep = training && i < n - 1 ? ArrayType.ACTIVATIONS : ArrayType.FF_WORKING_MEM;
                 ConvBnUnit unit = units.get(i);
                 // DropBlock: the kept activations' multiplier folded into the unit, then zeros where dropped
                 double dropBlockScale = dropBlock.scale(i, unit.outShape(h), k.channelsLast());
+                // an intermediate output is kept for the backward pass, or recomputed there from the unit's
+                // convolution output (channels-last, no DropBlock on it: the same kernel gives the same values)
+                boolean recompute = training && i < n - 1 && k.channelsLast() && !dropBlock.drops(i)
+                        && bytes(unit.outShape(h)) >= KernelPaths.recomputeMinBytes();
+                ArrayType keep = training && i < n - 1 && !recompute ? ArrayType.ACTIVATIONS
+                        : ArrayType.FF_WORKING_MEM;
                 h = unit.forward(h, training, mgr, keep, dropBlockScale);
                 dropBlock.zeroDropped(i, h);
+                if (recompute) {
+                    unit.forgetOutput();
+                }
             }
             k.blockOutput(h, s.isUniform() && s.get(0) == 1.0 ? null : floats(s), shortcut, out);
             branchForwardCount++;
@@ -222,6 +230,14 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
         inputChecked = true;
     }
 
+    private long bytes(long[] shape) {
+        long n = dataType.width();
+        for (long d : shape) {
+            n *= d;
+        }
+        return n;
+    }
+
     private static float[] floats(RowScales s) {
         float[] f = new float[s.size()];
         for (int i = 0; i < f.length; i++) {
@@ -309,8 +325,11 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
                     mgr.createUninitialized(ArrayType.ACTIVATION_GRAD, dataType, eps.shape(), 'c'));
             return new Pair<>(gradientObject(), dx);
         }
-        INDArray d = k.reluBackward(output, eps,
-                mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, eps.shape(), 'c'));
+        // the block's ReLU gradient in place of the output gradient where the element-wise kernel allows it (DL4J
+        // hands each layer its own output gradient, and accumulates several in place too): one array less
+        boolean inPlace = k.channelsLast() && eps.dataType() == dataType && NativeOps.isCContiguous(eps);
+        INDArray d = k.reluBackward(output, eps, inPlace ? eps
+                : mgr.createUninitialized(ArrayType.BP_WORKING_MEM, dataType, eps.shape(), 'c'));
         INDArray dx = null;
         INDArray scratch = null;
         if (branchComputed) {
@@ -324,6 +343,10 @@ public class ResidualBlockImpl extends ConvBnStackImpl<ResidualBlock> implements
             for (int i = n - 1; i >= 0; i--) {
                 boolean last = i == n - 1;
                 ConvBnUnit unit = units.get(i);
+                if (i > 0 && !units.get(i - 1).keepsOutput()) {
+                    // the previous unit's output, this unit's input, recomputed now (working memory of the pass)
+                    unit.rebindInput(units.get(i - 1).recomputeOutput(mgr));
+                }
                 // DropBlock: the unit's multiplier, and the dropped entries of g zeroed while the unit reads it (a
                 // unit with a ReLU needs no zeroing: its output is 0 where dropped)
                 dropBlock.maskGradient(i, g, unit.spec().relu());

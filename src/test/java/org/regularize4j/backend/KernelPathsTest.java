@@ -245,6 +245,9 @@ class KernelPathsTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> KernelPaths.setInferenceChunkBytes(-1));
             assertTrue(e.getMessage().contains("inference chunk bytes must be >= 0"), e.getMessage());
+            assertEquals(KernelPaths.DEFAULT_RECOMPUTE_MIN_BYTES, KernelPaths.recomputeMinBytes());
+            e = assertThrows(IllegalArgumentException.class, () -> KernelPaths.setRecomputeMinBytes(-1));
+            assertTrue(e.getMessage().contains("recompute min bytes must be >= 0"), e.getMessage());
         } finally {
             KernelPaths.setInferenceChunkBytes(saved);
         }
