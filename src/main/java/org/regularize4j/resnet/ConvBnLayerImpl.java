@@ -37,8 +37,10 @@ public class ConvBnLayerImpl extends ConvBnStackImpl<ConvBnLayer> {
     @Override
     public Pair<Gradient, INDArray> backpropGradient(INDArray epsilon, LayerWorkspaceMgr mgr) {
         assertInputSet(true);
+        boolean wanted = layerConf().isInputGradient();
         INDArray dx = units().get(0).backward(outputGradient(epsilon, mgr), gradientViews, mgr,
-                ArrayType.ACTIVATION_GRAD);
-        return new Pair<>(gradientObject(), kernels().toOuter(dx));
+                wanted ? ArrayType.ACTIVATION_GRAD : null);
+        // no input gradient: DL4J takes a null one for a layer fed by a network input (as from its EmbeddingLayer)
+        return new Pair<>(gradientObject(), wanted ? kernels().toOuter(dx) : null);
     }
 }

@@ -306,7 +306,8 @@ final class ConvBnUnit {
     /**
      * Backward pass from the gradient {@code dOutScale · exampleScales[i] · dOut[i]} per example i
      * ({@code exampleScales} null: none); the kernels fold the multipliers in where they can (no pass of their own).
-     * {@code dOut} is never written. The convolution-output gradient, dead when this returns, goes into the first
+     * {@code dOut} is never written. {@code dxType} null: no input gradient is wanted (returns null; on the
+     * channels-last path it is not computed). The convolution-output gradient, dead when this returns, goes into the first
      * elements of {@code scratch} (a rank-1 array of at least {@link #convOutLength()} elements, which callers
      * reuse from unit to unit) or, when it is null, into a new working array.
      */
@@ -331,10 +332,17 @@ final class ConvBnUnit {
         kernels.batchNormBackward(convOut, output, spec.relu(), dOut, dOutScale, exampleScales, meanValues, varValues,
                 gamma, eps, dConv, grads.get(spec.gammaKey()), grads.get(spec.betaKey()), mgr);
         runningStatisticsGradient(grads);
-        INDArray dx = mgr.createUninitialized(dxType, dt, input.shape(), 'c');
+        if (dxType == null && kernels.channelsLast()) {   // no input gradient wanted: the weight gradient alone
+            conv.backward(input, w, dConv, null, grads.get(spec.weightKey()));
+            flops += forwardFlops(input.shape(), convOut.shape());
+            return null;
+        }
+        // (the other paths compute the input gradient with the weight gradient: into working memory when unwanted)
+        INDArray dx = mgr.createUninitialized(dxType == null ? ArrayType.BP_WORKING_MEM : dxType, dt, input.shape(),
+                'c');
         conv.backward(input, w, dConv, dx, grads.get(spec.weightKey()));
         flops += 2 * forwardFlops(input.shape(), convOut.shape());   // input gradient and weight gradient
-        return dx;
+        return dxType == null ? null : dx;
     }
 
     /** Running statistics: r_new = decay r + (1 - decay) batch (unbiased variance, as PyTorch); the NoOp updater

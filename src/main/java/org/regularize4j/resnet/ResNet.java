@@ -397,7 +397,8 @@ public final class ResNet {
         boolean bigStem = family.equals("imagenet") && !smallInputStem;
         int stemWidth = scale(bigStem || family.equals("imagenet") ? 64 : 16);
         g.addLayer("stem", new ConvBnLayer.Builder().nOut(stemWidth).kernelSize(bigStem ? 7 : 3)
-                .stride(bigStem ? 2 : 1).weightInit(convInit).bnDecay(1 - bnMomentum).bnEps(bnEps).build(), "in");
+                .stride(bigStem ? 2 : 1).weightInit(convInit).bnDecay(1 - bnMomentum).bnEps(bnEps)
+                .inputGradient(false).build(), "in");   // fed by the network input: no gradient of the data
         String previous = "stem";
         if (bigStem) {
             g.addLayer("stem.pool", new MaxPoolLayer.Builder(3, 2, 1).build(), previous);
