@@ -169,24 +169,21 @@ class FoldedInferenceTest {
 
     /** Folded convolution calls of the whole network so far. */
     static long foldedConvolutions(ComputationGraph net) {
-        long n = 0;
-        for (Layer l : net.getLayers()) {
-            if (l instanceof ConvBnStackImpl) {
-                for (ConvBnUnit u : ((ConvBnStackImpl<?>) l).units()) {
-                    n += u.foldedConvolutions();
-                }
-            }
-        }
-        return n;
+        return sumOverUnits(net, ConvBnUnit::foldedConvolutions);
     }
 
     /** Folded unit passes of the whole network so far. */
     static long foldedCalls(ComputationGraph net) {
+        return sumOverUnits(net, ConvBnUnit::foldedCalls);
+    }
+
+    /** A per-unit count summed over every conv + batch-norm unit of the network (also used for recomputations). */
+    static long sumOverUnits(ComputationGraph net, java.util.function.ToLongFunction<ConvBnUnit> count) {
         long n = 0;
         for (Layer l : net.getLayers()) {
             if (l instanceof ConvBnStackImpl) {
                 for (ConvBnUnit u : ((ConvBnStackImpl<?>) l).units()) {
-                    n += u.foldedCalls();
+                    n += count.applyAsLong(u);
                 }
             }
         }

@@ -1,6 +1,5 @@
 package org.regularize4j.resnet;
 
-import org.deeplearning4j.nn.api.Layer;
 import org.deeplearning4j.nn.graph.ComputationGraph;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -86,14 +85,6 @@ class RecomputeActivationsTest {
     }
 
     private static long recomputations(ComputationGraph net) {
-        long n = 0;
-        for (Layer l : net.getLayers()) {
-            if (l instanceof ResidualBlockImpl) {
-                for (ConvBnUnit u : ((ResidualBlockImpl) l).units()) {
-                    n += u.recomputations();
-                }
-            }
-        }
-        return n;
+        return FoldedInferenceTest.sumOverUnits(net, ConvBnUnit::recomputations);
     }
 }
