@@ -112,9 +112,10 @@ public class ConvBnLayer extends BaseConvBnLayer {
 
         /**
          * Whether the backward pass computes the gradient of the layer's input. Default true. False only for a
-         * layer fed directly by a network input (a stem): the gradient of the data is then not computed (DL4J
-         * discards it anyway), which at 3x224x224 saves the 7x7 convolution's slowest pass, 3.5% of a ResNet-50
-         * step; the layer hands DL4J a null input gradient, which DL4J accepts only from a layer fed by an input.
+         * layer fed directly by a network input (a stem): on the channels-last path the gradient of the data is
+         * then not computed (DL4J discards it anyway; the NCHW paths compute it and drop it), which at 3x224x224
+         * saves the 7x7 convolution's slowest pass, 3.5% of a ResNet-50 step; the layer hands DL4J a null input
+         * gradient, which DL4J accepts only from a layer fed by an input.
          * {@link ResNet} sets it for its stem.
          */
         public Builder inputGradient(boolean inputGradient) {
