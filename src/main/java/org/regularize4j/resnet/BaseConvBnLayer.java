@@ -131,12 +131,8 @@ public abstract class BaseConvBnLayer extends org.deeplearning4j.nn.conf.layers.
                                                    NeuralNetConfiguration conf,
                                                    Collection<TrainingListener> listeners, int layerIndex,
                                                    INDArray layerParamsView, boolean initializeParams) {
-        impl.setListeners(listeners);
-        impl.setIndex(layerIndex);
-        impl.setParamsViewArray(layerParamsView);
-        impl.setParamTable(initializer().init(conf, layerParamsView, initializeParams));
-        impl.setConf(conf);
-        return impl;
+        return org.regularize4j.util.LayerInstances.bind(impl, initializer(), conf, listeners, layerIndex,
+                layerParamsView, initializeParams);
     }
 
     @Override
